@@ -1,0 +1,80 @@
+"""Run one stage: ask the catalog what is pending, annotate in batches, write each batch as it
+finishes. A re-run does only new work; a crash loses at most the batches in flight."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from prefect import task, unmapped
+from prefect.futures import as_completed
+
+from annotators.base import WORKER_ANNOTATORS, Annotator, HasItemId, TransientError
+from mercap.catalog import Catalog, StageOutput
+from mercap.summary import Failure, StageReport
+from schemas.records import StageResult, Status
+
+
+def _is_transient(task, task_run, state) -> bool:
+    """Retry a batch only for errors that may pass: never for a bug or a bad input."""
+    try:
+        state.result()
+    except (TransientError, TimeoutError, ConnectionError):
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(retries=3, retry_delay_seconds=[2, 8, 30], retry_condition_fn=_is_transient)
+def annotate_batch(annotator: Annotator, batch: list[HasItemId]) -> list[StageResult]:
+    return WORKER_ANNOTATORS.get(annotator).annotate(batch)
+
+
+def run_stage(
+    stage: str,
+    purpose: str,
+    annotator: Annotator,
+    items: Sequence[HasItemId],
+    catalog: Catalog,
+    run_id: str,
+    output: StageOutput | None,
+    batch_size: int,
+) -> tuple[StageReport, list[Failure]]:
+    started = time.monotonic()
+    version = annotator.version
+    pending_ids = set(catalog.pending(stage, version, [item.item_id for item in items]))
+    pending = [item for item in items if item.item_id in pending_ids]
+    ok = failed = added = 0
+    failures: list[Failure] = []
+    if pending:
+        batches = [pending[i : i + batch_size] for i in range(0, len(pending), batch_size)]
+        futures = annotate_batch.with_options(name=f"{stage}-batch").map(
+            annotator=unmapped(annotator), batch=batches
+        )
+        for future in as_completed(futures):
+            results = future.result()
+            added += catalog.record_batch(stage, version, run_id, results, output)
+            for result in results:
+                if result.status is Status.OK:
+                    ok += 1
+                else:
+                    failed += 1
+                    failures.append(
+                        Failure(stage=stage, item=result.item_id,
+                                reason_code=result.reason_code or "unknown",
+                                reason=result.reason or "")  # fmt: skip
+                    )
+    report = StageReport(
+        stage=stage,
+        built=True,
+        purpose=purpose,
+        annotator_version=version,
+        offered=len(items),
+        already_done=len(items) - len(pending),
+        ok=ok,
+        failed=failed,
+        new_outputs=added,
+        seconds=round(time.monotonic() - started, 3),
+    )
+    return report, failures

@@ -1,0 +1,50 @@
+-- The catalog: the single source of truth for metadata. Media live beside it in the workspace.
+-- Every row carries provenance: stage, annotator_version, run_id, created_at.
+
+CREATE TABLE IF NOT EXISTS runs (
+    run_id       VARCHAR PRIMARY KEY,
+    flow         VARCHAR NOT NULL,
+    profile      VARCHAR NOT NULL,
+    inputs       VARCHAR,
+    started_at   TIMESTAMPTZ NOT NULL,
+    finished_at  TIMESTAMPTZ,
+    status       VARCHAR NOT NULL,   -- running | completed | failed
+    summary      JSON
+);
+
+-- The ledger: one row per (stage, item, annotator version). "Pending" means no row here, so a
+-- re-run does only new work and a changed annotator version re-runs only its stage.
+CREATE TABLE IF NOT EXISTS stage_log (
+    stage              VARCHAR NOT NULL,
+    item_id            VARCHAR NOT NULL,
+    annotator_version  VARCHAR NOT NULL,
+    status             VARCHAR NOT NULL,  -- ok | failed
+    output_id          VARCHAR,           -- e.g. the video_id an ingested file became
+    reason_code        VARCHAR,
+    reason             VARCHAR,
+    run_id             VARCHAR NOT NULL,
+    created_at         TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (stage, item_id, annotator_version)
+);
+
+CREATE TABLE IF NOT EXISTS videos (
+    video_id           VARCHAR PRIMARY KEY,  -- from the content hash: identical files collapse
+    sha256             VARCHAR NOT NULL,
+    size_bytes         BIGINT NOT NULL,
+    source_path        VARCHAR NOT NULL,     -- the first path this content was seen at
+    container          VARCHAR NOT NULL,
+    duration_s         DOUBLE NOT NULL,
+    width              INTEGER NOT NULL,
+    height             INTEGER NOT NULL,
+    fps                DOUBLE NOT NULL,
+    rotation           INTEGER NOT NULL,
+    video_codec        VARCHAR NOT NULL,
+    audio_codec        VARCHAR NOT NULL,
+    audio_streams      INTEGER NOT NULL,
+    audio_sample_rate  INTEGER NOT NULL,
+    audio_channels     INTEGER NOT NULL,
+    stage              VARCHAR NOT NULL,
+    annotator_version  VARCHAR NOT NULL,
+    run_id             VARCHAR NOT NULL,
+    created_at         TIMESTAMPTZ NOT NULL
+);
