@@ -46,7 +46,6 @@ def run_stage(
     pending_ids = set(catalog.pending(stage, version, [item.item_id for item in items]))
     pending = [item for item in items if item.item_id in pending_ids]
     ok = failed = added = 0
-    failures: list[Failure] = []
     if pending:
         batches = [pending[i : i + batch_size] for i in range(0, len(pending), batch_size)]
         futures = annotate_batch.with_options(name=f"{stage}-batch").map(
@@ -55,16 +54,16 @@ def run_stage(
         for future in as_completed(futures):
             results = future.result()
             added += catalog.record_batch(stage, version, run_id, results, output)
-            for result in results:
-                if result.status is Status.OK:
-                    ok += 1
-                else:
-                    failed += 1
-                    failures.append(
-                        Failure(stage=stage, item=result.item_id,
-                                reason_code=result.reason_code or "unknown",
-                                reason=result.reason or "")  # fmt: skip
-                    )
+            batch_ok = sum(1 for result in results if result.status is Status.OK)
+            ok, failed = ok + batch_ok, failed + len(results) - batch_ok
+    # every known failure of the offered items, also those an earlier run recorded
+    failures = [
+        Failure(stage=stage, item=row["item_id"], reason_code=row["reason_code"],
+                reason=row["reason"])  # fmt: skip
+        for row in catalog.failed_items(stage, version, [i.item_id for i in items]).iter_rows(
+            named=True
+        )
+    ]
     report = StageReport(
         stage=stage,
         built=True,

@@ -180,6 +180,19 @@ class Catalog:
         with self.connect(read_only=True) as con:
             return con.execute(query, [*params, limit]).pl()
 
+    def failed_items(self, stage: str, version: str, item_ids: Sequence[str]) -> pl.DataFrame:
+        """Ledger failures among these items: what is known to be wrong with them, whichever
+        run found it."""
+        candidates = pl.DataFrame({"item_id": list(item_ids)}, schema={"item_id": pl.String})
+        with self.connect(read_only=True) as con:
+            return con.execute(
+                "SELECT l.item_id, l.reason_code, l.reason FROM candidates c"
+                " JOIN stage_log l USING (item_id)"
+                " WHERE l.stage = ? AND l.annotator_version = ? AND l.status = ?"
+                " ORDER BY l.item_id",
+                [stage, version, str(Status.FAILED)],
+            ).pl()
+
     def table(self, name: str) -> pl.DataFrame:
         with self.connect(read_only=True) as con:
             return con.execute(f"SELECT * FROM {name}").pl()
