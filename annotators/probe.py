@@ -88,11 +88,31 @@ def _probe(item: SourceFile) -> dict:
         return ffmpeg.probe(str(item.path), count_packets=None)
     except ffmpeg.Error as error:
         message = _last_line(error.stderr)
-        if "moov atom not found" in message or "partial file" in message:
-            raise InputError("truncated", f"the file is cut short: {message}") from error
+        container = _container_signature(item.path)
+        if container or "moov atom not found" in message:
+            raise InputError(
+                "truncated",
+                f"it starts like {container or 'a media file'} but cannot be read, so it is cut"
+                f" short or corrupt: {message}",
+            ) from error
         raise InputError("not_media", f"ffprobe cannot read it as media: {message}") from error
     except json.JSONDecodeError as error:
         raise InputError("not_media", "ffprobe returned no readable description") from error
+
+
+# how each container's bytes begin: (offset, signature, name)
+_SIGNATURES = [
+    (4, b"ftyp", "an MP4/QuickTime file"),
+    (0, b"\x1a\x45\xdf\xa3", "a Matroska/WebM file"),
+    (0, b"RIFF", "an AVI file"),
+    (0, b"FLV", "an FLV file"),
+]
+
+
+def _container_signature(path) -> str | None:
+    with path.open("rb") as handle:
+        head = handle.read(12)
+    return next((name for at, sig, name in _SIGNATURES if head[at : at + len(sig)] == sig), None)
 
 
 def _last_line(stderr: bytes | None) -> str:
@@ -103,10 +123,13 @@ def _last_line(stderr: bytes | None) -> str:
 def _first_stream(info: dict, kind: str) -> dict | None:
     # attached pictures (cover art) are video streams that are not video
     return next(
-        (s for s in info.get("streams", []) if s.get("codec_type") == kind
-         and not s.get("disposition", {}).get("attached_pic")),
+        (
+            s
+            for s in info.get("streams", [])
+            if s.get("codec_type") == kind and not s.get("disposition", {}).get("attached_pic")
+        ),
         None,
-    )  # fmt: skip
+    )
 
 
 def _fps(video: dict) -> float:

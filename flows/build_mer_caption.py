@@ -70,18 +70,34 @@ def mer_caption_pipeline(specs: list[str], settings: Settings, run_id: str) -> d
     catalog.start_run(run_id, FLOW_NAME, settings.profile, ",".join(specs))
 
     resolved = resolve_inputs(specs, settings.ingest.extensions)
-    logger.info("%d input files (%d missing, %d ignored)", len(resolved.files),
-                len(resolved.missing), resolved.ignored)  # fmt: skip
-    probe = VideoProbe(ProbeParams(min_duration_s=settings.ingest.min_duration_s,
-                                   truncation_tolerance=settings.ingest.truncation_tolerance))  # fmt: skip
+    logger.info(
+        "%d input files (%d missing, %d ignored)",
+        len(resolved.files),
+        len(resolved.missing),
+        resolved.ignored,
+    )
+    probe = VideoProbe(
+        ProbeParams(
+            min_duration_s=settings.ingest.min_duration_s,
+            truncation_tolerance=settings.ingest.truncation_tolerance,
+        )
+    )
     _record_missing(catalog, probe.version, run_id, resolved.missing)
     ingest, failures = run_stage(
-        "ingest", SLOTS[0].purpose, probe, resolved.files, catalog, run_id,
-        StageOutput(table="videos", id_field="video_id"), settings.runner.batch_size,
-    )  # fmt: skip
+        "ingest",
+        SLOTS[0].purpose,
+        probe,
+        resolved.files,
+        catalog,
+        run_id,
+        StageOutput(table="videos", id_field="video_id"),
+        settings.runner.batch_size,
+    )
     failures = [_missing_failure(path) for path in resolved.missing] + failures
 
-    reports = [ingest] + [StageReport(stage=s.stage, built=False, purpose=s.purpose) for s in SLOTS[1:]]
+    reports = [ingest] + [
+        StageReport(stage=s.stage, built=False, purpose=s.purpose) for s in SLOTS[1:]
+    ]
     summary = RunSummary(
         run_id=run_id,
         profile=settings.profile,
@@ -103,10 +119,16 @@ def mer_caption_pipeline(specs: list[str], settings: Settings, run_id: str) -> d
 
 def _record_missing(catalog: Catalog, version: str, run_id: str, missing: list[str]) -> None:
     if missing:
-        results = [StageResult.failed(f"{path}@missing", "not_found", "no such file") for path in missing]
+        results = [
+            StageResult.failed(f"{path}@missing", "not_found", "no such file") for path in missing
+        ]
         catalog.record_batch("ingest", version, run_id, results, output=None)
 
 
 def _missing_failure(path: str) -> Failure:
-    return Failure(stage="ingest", item=str(Path(path)), reason_code="not_found",
-                   reason="named in the inputs but no such file")  # fmt: skip
+    return Failure(
+        stage="ingest",
+        item=str(Path(path)),
+        reason_code="not_found",
+        reason="named in the inputs but no such file",
+    )

@@ -16,8 +16,12 @@ def task_runner_for(settings: RunnerSettings) -> TaskRunner:
         if settings.address:
             return DaskTaskRunner(address=settings.address)
         return DaskTaskRunner(
-            cluster_kwargs={"n_workers": settings.workers, "threads_per_worker": 1,
-                            "processes": True, "dashboard_address": None}  # fmt: skip
+            cluster_kwargs={
+                "n_workers": settings.workers,
+                "threads_per_worker": 1,
+                "processes": True,
+                "dashboard_address": None,
+            }
         )
     try:
         from prefect_ray import RayTaskRunner

@@ -21,14 +21,24 @@ def _is_transient(task, task_run, state) -> bool:
         state.result()
     except (TransientError, TimeoutError, ConnectionError):
         return True
-    except Exception:
+    except Exception:  # noqa: BLE001  (any other error is final: not worth a retry)
         return False
     return False
 
 
-@task(retries=3, retry_delay_seconds=[2, 8, 30], retry_condition_fn=_is_transient)
-def annotate_batch(annotator: Annotator, batch: list[HasItemId]) -> list[StageResult]:
+def annotate_in_worker(annotator: Annotator, batch: list[HasItemId]) -> list[StageResult]:
     return WORKER_ANNOTATORS.get(annotator).annotate(batch)
+
+
+# Built from a plain module-level function (not with @task) so process-based runners (Dask,
+# Ray) pickle it by reference instead of by value with its module globals.
+annotate_batch = task(
+    annotate_in_worker,
+    name="annotate-batch",
+    retries=3,
+    retry_delay_seconds=[2, 8, 30],
+    retry_condition_fn=_is_transient,
+)
 
 
 def run_stage(
@@ -58,8 +68,9 @@ def run_stage(
             ok, failed = ok + batch_ok, failed + len(results) - batch_ok
     # every known failure of the offered items, also those an earlier run recorded
     failures = [
-        Failure(stage=stage, item=row["item_id"], reason_code=row["reason_code"],
-                reason=row["reason"])  # fmt: skip
+        Failure(
+            stage=stage, item=row["item_id"], reason_code=row["reason_code"], reason=row["reason"]
+        )
         for row in catalog.failed_items(stage, version, [i.item_id for i in items]).iter_rows(
             named=True
         )

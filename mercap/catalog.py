@@ -59,7 +59,7 @@ class Catalog:
 
     @retry(
         retry=retry_if_exception(_is_lock_conflict),
-        wait=wait_exponential_jitter(initial=0.05, max=2.0),
+        wait=wait_exponential_jitter(multiplier=0.05, max=2.0),
         stop=stop_after_delay(60),
         reraise=True,
     )
@@ -97,8 +97,9 @@ class Catalog:
         """The items with no ledger row for (stage, version), in the order given."""
         if not item_ids:
             return []
-        candidates = pl.DataFrame({"item_id": list(item_ids)})
+        candidates = pl.DataFrame({"item_id": list(item_ids)}, schema={"item_id": pl.String})
         with self.connect() as con:
+            con.register("candidates", candidates)
             done = con.execute(
                 "SELECT c.item_id FROM candidates c JOIN stage_log l USING (item_id)"
                 " WHERE l.stage = ? AND l.annotator_version = ?",
@@ -120,8 +121,12 @@ class Catalog:
         Returns how many new output rows it added (an output whose id exists is kept as it was:
         identical content collapses to one row).
         """
-        provenance = {"stage": stage, "annotator_version": version, "run_id": run_id,
-                      "created_at": _now()}  # fmt: skip
+        provenance = {
+            "stage": stage,
+            "annotator_version": version,
+            "run_id": run_id,
+            "created_at": _now(),
+        }
         outputs = [r.output.model_dump(mode="json") | provenance for r in results if r.output]
         ledger = pl.DataFrame(
             [
@@ -130,7 +135,9 @@ class Catalog:
                     "item_id": r.item_id,
                     "annotator_version": version,
                     "status": str(r.status),
-                    "output_id": getattr(r.output, output.id_field) if output and r.output else None,
+                    "output_id": getattr(r.output, output.id_field)
+                    if output and r.output
+                    else None,
                     "reason_code": r.reason_code,
                     "reason": r.reason,
                     "run_id": run_id,
@@ -138,15 +145,22 @@ class Catalog:
                 }
                 for r in results
             ],
-            schema_overrides={"output_id": pl.String, "reason_code": pl.String, "reason": pl.String},
+            schema_overrides={
+                "output_id": pl.String,
+                "reason_code": pl.String,
+                "reason": pl.String,
+            },
         )
         added = 0
         with self.connect() as con:
             con.begin()
             try:
+                con.register("ledger", ledger)
                 con.execute("INSERT OR REPLACE INTO stage_log BY NAME SELECT * FROM ledger")
                 if outputs and output:
-                    rows = pl.DataFrame(outputs).unique(output.id_field, keep="first")  # noqa: F841
+                    con.register(
+                        "rows", pl.DataFrame(outputs).unique(output.id_field, keep="first")
+                    )
                     added = con.execute(
                         f"INSERT OR IGNORE INTO {output.table} BY NAME SELECT * FROM rows"
                     ).fetchone()[0]
@@ -161,14 +175,11 @@ class Catalog:
     def stage_counts(self) -> pl.DataFrame:
         """Items per stage and status, for the latest annotator version that ran each stage."""
         with self.connect(read_only=True) as con:
-            return con.execute(
-                """
-                SELECT stage, status, count(*) AS items
-                FROM stage_log
-                GROUP BY stage, status
-                ORDER BY stage, status
-                """
-            ).pl()
+            return _frame(
+                con,
+                "SELECT stage, status, count(*) AS items FROM stage_log"
+                " GROUP BY stage, status ORDER BY stage, status",
+            )
 
     def failures(self, stage: str | None = None, limit: int = 50) -> pl.DataFrame:
         query = "SELECT stage, item_id, reason_code, reason FROM stage_log WHERE status = ?"
@@ -178,24 +189,30 @@ class Catalog:
             params.append(stage)
         query += " ORDER BY stage, item_id LIMIT ?"
         with self.connect(read_only=True) as con:
-            return con.execute(query, [*params, limit]).pl()
+            return _frame(con, query, [*params, limit])
 
     def failed_items(self, stage: str, version: str, item_ids: Sequence[str]) -> pl.DataFrame:
         """Ledger failures among these items: what is known to be wrong with them, whichever
         run found it."""
         candidates = pl.DataFrame({"item_id": list(item_ids)}, schema={"item_id": pl.String})
         with self.connect(read_only=True) as con:
-            return con.execute(
+            con.register("candidates", candidates)
+            return _frame(
+                con,
                 "SELECT l.item_id, l.reason_code, l.reason FROM candidates c"
                 " JOIN stage_log l USING (item_id)"
                 " WHERE l.stage = ? AND l.annotator_version = ? AND l.status = ?"
                 " ORDER BY l.item_id",
                 [stage, version, str(Status.FAILED)],
-            ).pl()
+            )
 
     def table(self, name: str) -> pl.DataFrame:
         with self.connect(read_only=True) as con:
-            return con.execute(f"SELECT * FROM {name}").pl()
+            return _frame(con, f"SELECT * FROM {name}")
+
+
+def _frame(con: duckdb.DuckDBPyConnection, query: str, params: list | None = None) -> pl.DataFrame:
+    return con.sql(query, params=params or None).pl()
 
 
 def _now() -> datetime:

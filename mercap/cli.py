@@ -88,9 +88,11 @@ def demo(
     console.rule("summary")
     _print_summary(ws, None)
     cfg = settings.services
-    console.print(f"Prefect UI: http://{cfg.host}:{cfg.prefect_port}   "
-                  f"Label Studio: http://{cfg.host}:{cfg.label_studio_port}   "
-                  f"stop everything: ./run stop")  # fmt: skip
+    console.print(
+        f"Prefect UI: http://{cfg.host}:{cfg.prefect_port}   "
+        f"Label Studio: http://{cfg.host}:{cfg.label_studio_port}   "
+        f"stop everything: ./run stop"
+    )
     raise typer.Exit(code)
 
 
@@ -132,12 +134,25 @@ def _print_summary(workspace: Path, run_id: str | None) -> None:
         raise typer.Exit(1)
     run = RunSummary.model_validate(data)
     seconds = (run.finished_at - run.started_at).total_seconds()
-    stages = Table("stage", "state", "offered", "done before", "ok", "failed", "new", "s",
-                   title=f"run {run.run_id} ({run.profile}, {seconds:.1f} s)")  # fmt: skip
+    stages = Table(
+        "stage",
+        "state",
+        "offered",
+        "done before",
+        "ok",
+        "failed",
+        "new",
+        "s",
+        title=f"run {run.run_id} ({run.profile}, {seconds:.1f} s)",
+    )
     for s in run.stages:
         if s.built:
-            stages.add_row(s.stage, "built", *(str(n) for n in (s.offered, s.already_done, s.ok, s.failed,
-                                                       s.new_outputs)), f"{s.seconds:.1f}")  # fmt: skip
+            stages.add_row(
+                s.stage,
+                "built",
+                *(str(n) for n in (s.offered, s.already_done, s.ok, s.failed, s.new_outputs)),
+                f"{s.seconds:.1f}",
+            )
         else:
             stages.add_row(s.stage, "[yellow]not built yet[/yellow]")
     console.print(stages)
@@ -149,5 +164,7 @@ def _print_summary(workspace: Path, run_id: str | None) -> None:
             failures.add_row(f.stage, f.item, f.reason_code, f.reason)
         console.print(failures)
     console.print(f"catalog: {run.workspace}/catalog.duckdb")
-    console.print(f"Label Studio project: {run.label_studio_project or 'none (review stage not built yet)'}")
+    console.print(
+        f"Label Studio project: {run.label_studio_project or 'none (review stage not built yet)'}"
+    )
     console.print(f"release: {run.release or 'none (publish stage not built yet)'}")

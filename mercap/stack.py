@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import yaml
 
 from mercap import services
 from mercap.paths import REPO, venv_bin
@@ -46,7 +47,9 @@ def ensure_work_pool(cfg: ServiceSettings) -> None:
         raise services.ServiceError(f"cannot create work pool: {response.text}")
 
 
-def prefect_cli(cfg: ServiceSettings, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def prefect_cli(
+    cfg: ServiceSettings, *args: str, check: bool = True
+) -> subprocess.CompletedProcess:
     """The prefect CLI against our server, from the checkout (where prefect.yaml lives)."""
     return subprocess.run(
         [venv_bin("prefect"), "--no-prompt", *args],
@@ -56,8 +59,15 @@ def prefect_cli(cfg: ServiceSettings, *args: str, check: bool = True) -> subproc
     )
 
 
+def deployment_names() -> list[str]:
+    return [d["name"] for d in yaml.safe_load((REPO / "prefect.yaml").read_text())["deployments"]]
+
+
 def deploy(cfg: ServiceSettings) -> None:
-    prefect_cli(cfg, "deploy", "--all")
+    """Apply prefect.yaml, on the configured work pool (prefect.yaml names the default one;
+    `prefect deploy --all` ignores `--pool`, so each deployment is applied by name)."""
+    for name in deployment_names():
+        prefect_cli(cfg, "deploy", "--name", name, "--pool", cfg.work_pool)
 
 
 def run_deployment(cfg: ServiceSettings, deployment: str, params: dict[str, str]) -> int:

@@ -124,10 +124,23 @@ def _espeak(voice: dict) -> np.ndarray:
     with tempfile.TemporaryDirectory() as tmp:
         wav_path = Path(tmp) / "u.wav"
         subprocess.run(
-            ["espeak-ng", "-v", "en-us", "-s", str(voice["speed"]), "-p", str(voice["pitch"]),
-             "-a", str(voice["amplitude"]), "-w", str(wav_path), voice["text"]],
-            check=True, capture_output=True,
-        )  # fmt: skip
+            [
+                "espeak-ng",
+                "-v",
+                "en-us",
+                "-s",
+                str(voice["speed"]),
+                "-p",
+                str(voice["pitch"]),
+                "-a",
+                str(voice["amplitude"]),
+                "-w",
+                str(wav_path),
+                voice["text"],
+            ],
+            check=True,
+            capture_output=True,
+        )
         with wave.open(str(wav_path)) as w:
             if w.getframerate() != ESPEAK_RATE:
                 raise RuntimeError(f"espeak-ng wrote {w.getframerate()} Hz, expected {ESPEAK_RATE}")
@@ -160,8 +173,12 @@ def _speaker_image(name: str) -> tuple[np.ndarray, tuple[int, int, int, int] | N
     scale_y, scale_x = canvas_h / image.shape[0], canvas_w / image.shape[1]
     canvas = (resize(image, (canvas_h, canvas_w), anti_aliasing=True) * 255).astype(np.uint8)
     if mouth is not None:
-        mouth = (int(mouth[0] * scale_y), int(mouth[1] * scale_y),
-                 int(mouth[2] * scale_x), int(mouth[3] * scale_x))  # fmt: skip
+        mouth = (
+            int(mouth[0] * scale_y),
+            int(mouth[1] * scale_y),
+            int(mouth[2] * scale_x),
+            int(mouth[3] * scale_x),
+        )
     return canvas, mouth
 
 
@@ -194,12 +211,20 @@ def _encode(frames: Iterator[bytes], audio: np.ndarray, path: Path, spec: dict) 
             w.setsampwidth(2)
             w.setframerate(ESPEAK_RATE)
             w.writeframes((np.clip(audio, -1, 1) * 32767).astype(np.int16).tobytes())
-        video_in = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24",
-                                s=f"{FRAME_W}x{FRAME_H}", framerate=FPS)  # fmt: skip
+        video_in = ffmpeg.input(
+            "pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{FRAME_W}x{FRAME_H}", framerate=FPS
+        )
         audio_in = ffmpeg.input(str(wav_path))
-        codec_args = {"vcodec": spec["video_codec"], "acodec": spec["audio_codec"],
-                      "ar": spec["sample_rate"], "pix_fmt": "yuv420p", "shortest": None,
-                      "fflags": "+bitexact", "map_metadata": -1, "threads": 1}  # fmt: skip
+        codec_args = {
+            "vcodec": spec["video_codec"],
+            "acodec": spec["audio_codec"],
+            "ar": spec["sample_rate"],
+            "pix_fmt": "yuv420p",
+            "shortest": None,
+            "fflags": "+bitexact",
+            "map_metadata": -1,
+            "threads": 1,
+        }
         if spec["video_codec"] == "libvpx":
             codec_args |= {"deadline": "realtime", "cpu-used": 8, "b:v": "600k"}
         else:
@@ -221,13 +246,25 @@ def _encode(frames: Iterator[bytes], audio: np.ndarray, path: Path, spec: dict) 
 def _write_odd_files(out_dir: Path, source: SampleVideo) -> list[SampleVideo]:
     """Files a real input folder holds too: an empty file, a mislabelled one, a duplicate."""
     (out_dir / "empty.mp4").write_bytes(b"")
-    (out_dir / "notes.mp4").write_text("Shot list for Tuesday: interviews 1-3, b-roll of the lab.\n")
+    (out_dir / "notes.mp4").write_text(
+        "Shot list for Tuesday: interviews 1-3, b-roll of the lab.\n"
+    )
     shutil.copyfile(out_dir / source.file, out_dir / f"copy_of_{source.file}")
-    odd = {"empty.mp4": "empty_file", "notes.mp4": "not_media", f"copy_of_{source.file}": "duplicate"}
+    odd = {
+        "empty.mp4": "empty_file",
+        "notes.mp4": "not_media",
+        f"copy_of_{source.file}": "duplicate",
+    }
     return [
         SampleVideo(
-            file=name, has_face=False, has_speech=False, utterances=[], scene_cuts_s=[],
-            duration_s=0.0, sample_rate=0, expected_ingest=outcome,
-        )  # fmt: skip
+            file=name,
+            has_face=False,
+            has_speech=False,
+            utterances=[],
+            scene_cuts_s=[],
+            duration_s=0.0,
+            sample_rate=0,
+            expected_ingest=outcome,
+        )
         for name, outcome in odd.items()
     ]
