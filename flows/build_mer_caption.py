@@ -15,7 +15,9 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
+from annotators.asr import WhisperxTranscriber
 from annotators.probe import ProbeParams, VideoProbe
+from annotators.segment import SegmentInput, UtteranceSegmenter
 from flows.runners import task_runner_for
 from flows.stage import run_stage
 from mercap.catalog import Catalog, StageOutput
@@ -33,7 +35,7 @@ class Slot:
     purpose: str
 
 
-# The design's data flow, in order. Only ingest is built; the others report "not built yet".
+# The design's data flow, in order. Built: ingest, asr, segment; the others report "not built yet".
 SLOTS = [
     Slot("ingest", "hash, probe and register source videos"),
     Slot("asr", "whisperx transcription of each video's full audio"),
@@ -83,6 +85,7 @@ def mer_caption_pipeline(specs: list[str], settings: Settings, run_id: str) -> d
         )
     )
     _record_missing(catalog, probe.version, run_id, resolved.missing)
+    batch = settings.runner.batch_size
     ingest, failures = run_stage(
         "ingest",
         SLOTS[0].purpose,
@@ -90,13 +93,49 @@ def mer_caption_pipeline(specs: list[str], settings: Settings, run_id: str) -> d
         resolved.files,
         catalog,
         run_id,
-        StageOutput(table="videos", id_field="video_id"),
-        settings.runner.batch_size,
+        [StageOutput(table="videos", id_field="video_id")],
+        batch,
     )
     failures = [_missing_failure(path) for path in resolved.missing] + failures
 
-    reports = [ingest] + [
-        StageReport(stage=s.stage, built=False, purpose=s.purpose) for s in SLOTS[1:]
+    asr, asr_failures = run_stage(
+        "asr",
+        SLOTS[1].purpose,
+        WhisperxTranscriber(settings.asr),
+        catalog.videos(),
+        catalog,
+        run_id,
+        [StageOutput(table="transcripts", id_field="video_id", replace_by="video_id")],
+        batch,
+    )
+    segmenter = UtteranceSegmenter(settings.segment, workspace=workspace)
+    videos_by_id = {video.video_id: video for video in catalog.videos()}
+    segment_inputs = [
+        SegmentInput(video=videos_by_id[t.video_id], transcript=t, transcript_version=version)
+        for t, version in catalog.transcripts()
+    ]
+    segment, segment_failures = run_stage(
+        "segment",
+        SLOTS[2].purpose,
+        segmenter,
+        segment_inputs,
+        catalog,
+        run_id,
+        [
+            StageOutput(
+                table="segmentations",
+                id_field="video_id",
+                exclude=("clips",),
+                replace_by="video_id",
+            ),
+            StageOutput(table="clips", id_field="clip_id", explode="clips", replace_by="video_id"),
+        ],
+        batch,
+    )
+    failures += asr_failures + segment_failures
+    built = [ingest, asr, segment]
+    reports = built + [
+        StageReport(stage=s.stage, built=False, purpose=s.purpose) for s in SLOTS[len(built) :]
     ]
     summary = RunSummary(
         run_id=run_id,
@@ -122,7 +161,7 @@ def _record_missing(catalog: Catalog, version: str, run_id: str, missing: list[s
         results = [
             StageResult.failed(f"{path}@missing", "not_found", "no such file") for path in missing
         ]
-        catalog.record_batch("ingest", version, run_id, results, output=None)
+        catalog.record_batch("ingest", version, run_id, results)
 
 
 def _missing_failure(path: str) -> Failure:

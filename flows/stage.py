@@ -48,7 +48,7 @@ def run_stage(
     items: Sequence[HasItemId],
     catalog: Catalog,
     run_id: str,
-    output: StageOutput | None,
+    outputs: Sequence[StageOutput],
     batch_size: int,
 ) -> tuple[StageReport, list[Failure]]:
     started = time.monotonic()
@@ -63,7 +63,7 @@ def run_stage(
         )
         for future in as_completed(futures):
             results = future.result()
-            added += catalog.record_batch(stage, version, run_id, results, output)
+            added += catalog.record_batch(stage, version, run_id, results, outputs)
             batch_ok = sum(1 for result in results if result.status is Status.OK)
             ok, failed = ok + batch_ok, failed + len(results) - batch_ok
     # every known failure of the offered items, also those an earlier run recorded

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+from pydantic import BaseModel
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential_jitter
 
-from schemas.records import StageResult, Status
+from schemas.records import SpeechSegment, StageResult, Status, Transcript, VideoRecord
 
 DDL = (Path(__file__).parents[1] / "schemas" / "catalog.sql").read_text()
 CATALOG_FILE = "catalog.duckdb"
@@ -30,10 +31,29 @@ def _is_lock_conflict(error: BaseException) -> bool:
 
 @dataclass(frozen=True)
 class StageOutput:
-    """Where a stage's outputs go: the table, and which output field the ledger points at."""
+    """Where a stage's outputs go.
+
+    `id_field` names the row id (the ledger points at the first output's). `explode` writes one
+    row per element of that list field instead of one per output; `exclude` leaves fields out.
+    `replace_by` deletes the rows sharing that key before writing (a newer version of a
+    machine output replaces the older one); without it, a row whose id exists is kept
+    (identical content collapses)."""
 
     table: str
     id_field: str
+    explode: str | None = None
+    exclude: tuple[str, ...] = ()
+    replace_by: str | None = None
+
+    def rows(self, output: BaseModel) -> list[dict]:
+        data = output.model_dump(mode="json", exclude=set(self.exclude))
+        items = data.pop(self.explode) if self.explode else [data]
+        return [{k: _cell(v) for k, v in item.items()} for item in items]
+
+
+def _cell(value: object) -> object:
+    """Nested values (lists, records) go to JSON columns as JSON text."""
+    return json.dumps(value) if isinstance(value, list | dict) else value
 
 
 class Catalog:
@@ -114,20 +134,20 @@ class Catalog:
         version: str,
         run_id: str,
         results: Sequence[StageResult],
-        output: StageOutput | None,
+        outputs: Sequence[StageOutput] = (),
     ) -> int:
         """Write one batch's ledger rows and outputs in one transaction: all or nothing.
 
-        Returns how many new output rows it added (an output whose id exists is kept as it was:
-        identical content collapses to one row).
+        Returns how many rows it added to the first output table.
         """
+        now = _now()
         provenance = {
             "stage": stage,
             "annotator_version": version,
             "run_id": run_id,
-            "created_at": _now(),
+            "created_at": now,
         }
-        outputs = [r.output.model_dump(mode="json") | provenance for r in results if r.output]
+        id_field = outputs[0].id_field if outputs else None
         ledger = pl.DataFrame(
             [
                 {
@@ -135,13 +155,11 @@ class Catalog:
                     "item_id": r.item_id,
                     "annotator_version": version,
                     "status": str(r.status),
-                    "output_id": getattr(r.output, output.id_field)
-                    if output and r.output
-                    else None,
+                    "output_id": getattr(r.output, id_field) if id_field and r.output else None,
                     "reason_code": r.reason_code,
                     "reason": r.reason,
                     "run_id": run_id,
-                    "created_at": provenance["created_at"],
+                    "created_at": now,
                 }
                 for r in results
             ],
@@ -151,24 +169,43 @@ class Catalog:
                 "reason": pl.String,
             },
         )
-        added = 0
+        added = []
         with self.connect() as con:
             con.begin()
             try:
                 con.register("ledger", ledger)
                 con.execute("INSERT OR REPLACE INTO stage_log BY NAME SELECT * FROM ledger")
-                if outputs and output:
-                    con.register(
-                        "rows", pl.DataFrame(outputs).unique(output.id_field, keep="first")
-                    )
-                    added = con.execute(
-                        f"INSERT OR IGNORE INTO {output.table} BY NAME SELECT * FROM rows"
-                    ).fetchone()[0]
+                for output in outputs:
+                    added.append(self._write_output(con, output, results, provenance))
                 con.commit()
             except BaseException:
                 con.rollback()
                 raise
-        return added
+        return added[0] if added else 0
+
+    @staticmethod
+    def _write_output(
+        con: duckdb.DuckDBPyConnection,
+        output: StageOutput,
+        results: Sequence[StageResult],
+        provenance: dict,
+    ) -> int:
+        done = [r.output for r in results if r.output is not None]
+        if output.replace_by and done:
+            keys = pl.DataFrame({"key": [getattr(o, output.replace_by) for o in done]})
+            con.register("replaced_keys", keys)
+            con.execute(
+                f"DELETE FROM {output.table} WHERE {output.replace_by} IN"
+                " (SELECT key FROM replaced_keys)"
+            )
+        rows = [row | provenance for o in done for row in output.rows(o)]
+        if not rows:
+            return 0
+        frame = pl.DataFrame(rows, infer_schema_length=None).unique(output.id_field, keep="first")
+        con.register("new_rows", frame)
+        return con.execute(
+            f"INSERT OR IGNORE INTO {output.table} BY NAME SELECT * FROM new_rows"
+        ).fetchone()[0]
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -205,6 +242,30 @@ class Catalog:
                 " ORDER BY l.item_id",
                 [stage, version, str(Status.FAILED)],
             )
+
+    def videos(self) -> list[VideoRecord]:
+        fields = list(VideoRecord.model_fields)
+        frame = self.table("videos").sort("video_id")
+        return [
+            VideoRecord.model_validate(row) for row in frame.select(fields).iter_rows(named=True)
+        ]
+
+    def transcripts(self) -> list[tuple[Transcript, str]]:
+        """Every transcript, with the ASR version that wrote it."""
+        rows = self.table("transcripts").sort("video_id").iter_rows(named=True)
+        return [
+            (
+                Transcript(
+                    video_id=row["video_id"],
+                    language=row["language"],
+                    word_timing=row["word_timing"],
+                    model=row["model"],
+                    segments=[SpeechSegment.model_validate(s) for s in json.loads(row["segments"])],
+                ),
+                row["annotator_version"],
+            )
+            for row in rows
+        ]
 
     def table(self, name: str) -> pl.DataFrame:
         with self.connect(read_only=True) as con:

@@ -106,7 +106,9 @@ def status(profile: Profile = "offline", workspace: WorkspaceOpt = None) -> None
     for row in counts.iter_rows(named=True):
         table.add_row(row["stage"], row["status"], str(row["items"]))
     console.print(table)
-    console.print(f"videos: {catalog.table('videos').height}")
+    console.print(
+        f"videos: {catalog.table('videos').height}   clips: {catalog.table('clips').height}"
+    )
     failures = catalog.failures()
     if failures.height:
         reasons = Table("stage", "item", "reason code", "reason", title="failures")

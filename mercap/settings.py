@@ -15,6 +15,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from annotators.asr import AsrParams
+from annotators.segment import SegmentParams
+
 PROFILES_DIR = Path(__file__).parent / "profiles"
 ENV_PREFIX = "MERCAP_"
 
@@ -59,6 +62,8 @@ class Settings(_Section):
     workspace: Path = Path("workspace")
     runner: RunnerSettings = RunnerSettings()
     ingest: IngestSettings = IngestSettings()
+    asr: AsrParams = AsrParams()
+    segment: SegmentParams = SegmentParams()
     services: ServiceSettings = ServiceSettings()
 
 

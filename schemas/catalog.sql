@@ -48,3 +48,48 @@ CREATE TABLE IF NOT EXISTS videos (
     run_id             VARCHAR NOT NULL,
     created_at         TIMESTAMPTZ NOT NULL
 );
+
+CREATE TABLE IF NOT EXISTS transcripts (
+    video_id           VARCHAR PRIMARY KEY,
+    language           VARCHAR NOT NULL,
+    word_timing        VARCHAR NOT NULL,   -- alignment | whisper
+    model              VARCHAR NOT NULL,
+    segments           JSON NOT NULL,      -- [SpeechSegment], words inside
+    stage              VARCHAR NOT NULL,
+    annotator_version  VARCHAR NOT NULL,
+    run_id             VARCHAR NOT NULL,
+    created_at         TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS segmentations (
+    video_id           VARCHAR PRIMARY KEY,
+    transcript_version VARCHAR NOT NULL,  -- the ASR version the clips were cut from
+    scene_cuts_s       JSON NOT NULL,
+    dropped            JSON NOT NULL,     -- [DroppedSpan]: speech left out, with the reason
+    stage              VARCHAR NOT NULL,
+    annotator_version  VARCHAR NOT NULL,
+    run_id             VARCHAR NOT NULL,
+    created_at         TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS clips (
+    clip_id            VARCHAR PRIMARY KEY,  -- <video_id>-<start ms>-<end ms>
+    video_id           VARCHAR NOT NULL,
+    start_ms           INTEGER NOT NULL,
+    end_ms             INTEGER NOT NULL,
+    duration_s         DOUBLE NOT NULL,
+    text               VARCHAR NOT NULL,
+    words              JSON NOT NULL,
+    word_timing        VARCHAR NOT NULL,
+    avg_logprob        DOUBLE NOT NULL,
+    no_speech_prob     DOUBLE NOT NULL,
+    compression_ratio  DOUBLE NOT NULL,
+    speech_rms_db      DOUBLE NOT NULL,
+    hallucination      VARCHAR,              -- why the text may not be speech; NULL: fine
+    video_path         VARCHAR NOT NULL,     -- relative to the workspace
+    audio_path         VARCHAR NOT NULL,
+    stage              VARCHAR NOT NULL,
+    annotator_version  VARCHAR NOT NULL,
+    run_id             VARCHAR NOT NULL,
+    created_at         TIMESTAMPTZ NOT NULL
+);

@@ -47,6 +47,10 @@ class VideoRecord(Record):
     audio_sample_rate: int
     audio_channels: int
 
+    @property
+    def item_id(self) -> str:
+        return self.video_id
+
 
 class Status(StrEnum):
     OK = "ok"
@@ -72,3 +76,76 @@ class StageResult(Record, Generic[Out]):
     @classmethod
     def failed(cls, item_id: str, reason_code: str, reason: str) -> StageResult[Out]:
         return cls(item_id=item_id, status=Status.FAILED, reason_code=reason_code, reason=reason)
+
+
+class Word(Record):
+    text: str
+    start_s: float
+    end_s: float
+    probability: float
+
+
+class SpeechSegment(Record):
+    """A stretch of speech as the recogniser returned it (VAD chunks of up to 30 s)."""
+
+    start_s: float
+    end_s: float
+    text: str
+    words: list[Word]
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+    speaker: str | None = None
+
+
+class Transcript(Record):
+    """The recogniser's output for one video's full audio."""
+
+    video_id: str
+    language: str
+    word_timing: str = Field(description="alignment (wav2vec2) or whisper (cross-attention DTW)")
+    model: str
+    segments: list[SpeechSegment]
+
+    @property
+    def words(self) -> list[Word]:
+        return [word for segment in self.segments for word in segment.words]
+
+
+class Clip(Record):
+    """One utterance of one video: the MER-Caption sample unit."""
+
+    clip_id: str
+    video_id: str
+    start_ms: int
+    end_ms: int
+    duration_s: float
+    text: str
+    words: list[Word]
+    word_timing: str
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+    speech_rms_db: float
+    hallucination: str | None = Field(
+        None, description="why the text may not be speech; None: fine"
+    )
+    video_path: str = Field(description="H.264/AAC mp4, relative to the workspace")
+    audio_path: str = Field(description="16 kHz mono wav, relative to the workspace")
+
+
+class DroppedSpan(Record):
+    start_s: float
+    end_s: float
+    text: str
+    reason: str
+
+
+class Segmentation(Record):
+    """What the segment stage made of one video: its clips, its shot cuts, what it left out."""
+
+    video_id: str
+    transcript_version: str
+    scene_cuts_s: list[float]
+    clips: list[Clip]
+    dropped: list[DroppedSpan]

@@ -7,7 +7,7 @@ import pytest
 from mercap.catalog import Catalog, StageOutput
 from schemas.records import StageResult, VideoRecord
 
-VIDEOS = StageOutput(table="videos", id_field="video_id")
+VIDEOS = [StageOutput(table="videos", id_field="video_id")]
 
 
 def _video(video_id: str) -> VideoRecord:
@@ -55,7 +55,7 @@ def test_identical_content_collapses_to_one_row_with_its_first_provenance(tmp_pa
 
 def test_a_batch_is_written_whole_or_not_at_all(tmp_path):
     catalog = Catalog.create(tmp_path)
-    broken = StageOutput(table="no_such_table", id_field="video_id")
+    broken = [StageOutput(table="no_such_table", id_field="video_id")]
     with pytest.raises(Exception, match="no_such_table"):
         catalog.record_batch("ingest", "p@1", "run1", [StageResult.ok("a", _video("v1"))], broken)
     assert catalog.table("stage_log").height == 0

@@ -76,9 +76,10 @@ def _render_video(spec: dict, voices: dict, out_dir: Path) -> SampleVideo:
     if "cut_after_utterance" in spec:
         index = spec["cut_after_utterance"]
         before, after = utterances[index - 1], utterances[index]
-        cuts.append(round((before.end_s + after.start_s) / 2, 3))
+        cut_frame = int((before.end_s + after.start_s) / 2 * FPS)
+        cuts.append(round(cut_frame / FPS, 3))  # when the first frame of the new shot shows
     mouth = _mouth_opening(audio, n_frames)
-    frames = _frames(spec, n_frames, mouth, cut_frame=int(cuts[0] * FPS) if cuts else None)
+    frames = _frames(spec, n_frames, mouth, cut_frame=round(cuts[0] * FPS) if cuts else None)
     path = out_dir / spec["file"]
     _encode(frames, audio, path, spec)
     return SampleVideo(
@@ -167,8 +168,9 @@ def _speaker_image(name: str) -> tuple[np.ndarray, tuple[int, int, int, int] | N
         if name == "astronaut_mirrored":
             image = image[:, ::-1]
             mouth = (128, 166, 320 - 180, 320 - 110)
-        elif name == "astronaut_tinted":
-            image = image[..., [2, 0, 1]]
+        elif name == "astronaut_closeup":  # another shot: mirrored, tighter, colour-shifted
+            image = skdata.astronaut()[20:200, 140:380][:, ::-1][..., [2, 0, 1]]
+            mouth = (108, 146, 240 - 120, 240 - 50)
     canvas_w, canvas_h = FRAME_W + 2 * PAN_MARGIN, FRAME_H + 2 * PAN_MARGIN
     scale_y, scale_x = canvas_h / image.shape[0], canvas_w / image.shape[1]
     canvas = (resize(image, (canvas_h, canvas_w), anti_aliasing=True) * 255).astype(np.uint8)

@@ -64,18 +64,34 @@ def test_the_run_summary_is_truthful(first_and_second_run, sample):
     assert (ingest.offered, ingest.ok, ingest.failed) == (9, 7, 2)
     assert ingest.new_outputs == len(_expected(manifest, "ok"))
     assert first.ignored_files == 1  # manifest.json
-    assert {f.reason_code for f in first.failures} == {"empty_file", "not_media"}
-    assert first.not_built == [s.stage for s in SLOTS[1:]]
+    assert {f.reason_code for f in first.failures} == {"empty_file", "not_media", "no_speech"}
+    stages = {s.stage: s for s in first.stages}
+    assert (stages["asr"].ok, stages["asr"].failed) == (6, 0)
+    assert (stages["segment"].ok, stages["segment"].failed) == (5, 1)  # no_speech.mp4
+    assert first.not_built == [s.stage for s in SLOTS[3:]]
+
+
+def test_clips_with_transcripts_and_media_are_in_the_workspace(first_and_second_run, sample):
+    workspace, _, _ = first_and_second_run
+    _, manifest = sample
+    clips = Catalog(workspace).table("clips")
+    spoken = [v for v in manifest.videos if v.expected_ingest == "ok" and v.has_speech]
+    assert clips.height == sum(len(v.utterances) for v in spoken)
+    for row in clips.iter_rows(named=True):
+        assert 2.0 <= row["duration_s"] <= 10.0 and row["text"].strip()
+        assert (workspace / row["video_path"]).stat().st_size > 0
+        assert (workspace / row["audio_path"]).stat().st_size > 0
 
 
 def test_a_rerun_adds_nothing_and_is_fast(first_and_second_run):
     workspace, codes, (first, second) = first_and_second_run
     assert codes[1] == 0
-    ingest = second.stages[0]
-    assert (ingest.already_done, ingest.ok, ingest.failed, ingest.new_outputs) == (9, 0, 0, 0)
-    assert ingest.seconds < first.stages[0].seconds
+    for stage, again in zip(first.stages[:3], second.stages[:3], strict=True):
+        assert again.already_done == again.offered == stage.offered, stage.stage
+        assert (again.ok, again.failed, again.new_outputs) == (0, 0, 0), stage.stage
+        assert again.seconds < stage.seconds, stage.stage
     # the known failures are still reported, though no work was redone
-    assert {f.reason_code for f in second.failures} == {"empty_file", "not_media"}
+    assert {f.reason_code for f in second.failures} == {"empty_file", "not_media", "no_speech"}
     assert Catalog(workspace).table("videos").height == first.stages[0].new_outputs
 
 
@@ -89,8 +105,8 @@ def test_the_flow_runs_on_a_local_two_worker_dask_cluster(
     result = RunSummary.model_validate(
         build_mer_caption(inputs=str(sample_dir), workspace=str(tmp_path))
     )
-    ingest = result.stages[0]
-    assert (ingest.ok, ingest.failed) == (7, 2)
+    ingest, asr, segment = result.stages[:3]
+    assert (ingest.ok, ingest.failed, asr.ok, segment.ok, segment.failed) == (7, 2, 6, 5, 1)
     ledger = _ledger_by_file(Catalog(tmp_path))
     video_ids = set(Catalog(tmp_path).table("videos")["video_id"])
     assert video_ids == {ledger[name]["output_id"] for name in _expected(manifest, "ok")}

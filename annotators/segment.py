@@ -1,0 +1,309 @@
+"""Segment: one video's transcript -> utterance clips with their media and quality signals.
+
+Per video: find shot cuts (ffmpeg's scene score on a small decode), drop what whisper itself
+calls non-speech, plan the clips (annotators/utterances.py), then cut each clip in one ffmpeg
+pass that writes a frame-accurate H.264/AAC mp4 and a 16 kHz mono wav.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections import Counter
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from annotators.base import Annotator, InputError
+from annotators.probe import ffprobe_version
+from annotators.utterances import (
+    PlannedClip,
+    UtteranceParams,
+    plan_utterances,
+    silences,
+    snap_to_silences,
+)
+from mercap.ids import clip_id
+from schemas.records import (
+    Clip,
+    DroppedSpan,
+    Record,
+    Segmentation,
+    SpeechSegment,
+    Transcript,
+    VideoRecord,
+)
+
+SAMPLE_RATE = 16_000
+FRAME_S = 0.02
+
+
+class SegmentInput(Record):
+    video: VideoRecord
+    transcript: Transcript
+    transcript_version: str
+
+    @property
+    def item_id(self) -> str:
+        # a new transcript (another ASR version) makes the video pending here again
+        return f"{self.video.video_id}@{self.transcript_version}"
+
+
+class SegmentParams(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    utterances: UtteranceParams = UtteranceParams()
+    scene_threshold: float = Field(0.35, gt=0, lt=1, description="ffmpeg scene score of a cut")
+    no_speech_prob: float = Field(0.6, description="whisper's rule: above this and ...")
+    min_avg_logprob: float = Field(-1.0, description="... below this, the text is not speech")
+    pause_below_peak_db: float = Field(30.0, description="a pause is this far under the speech")
+    silence_db: float = Field(-50.0, description="a clip quieter than this has no speech in it")
+    crf: int = Field(20, ge=0, le=51)
+
+
+class UtteranceSegmenter(Annotator[SegmentInput, Segmentation]):
+    name: ClassVar[str] = "utterance-segmenter"
+
+    def __init__(self, params: SegmentParams | None = None, workspace: Path = Path(".")):
+        super().__init__(params or SegmentParams())
+        self.params: SegmentParams
+        self.workspace = workspace  # where media go; not part of the version
+
+    def environment(self) -> list[str]:
+        return [ffprobe_version()]
+
+    def annotate_one(self, item: SegmentInput) -> Segmentation:
+        video, transcript = item.video, item.transcript
+        speech = [s for s in transcript.segments if not self._not_speech(s)]
+        words = [w for s in speech for w in s.words]
+        if not words:
+            heard = " / ".join(s.text for s in transcript.segments) or "nothing"
+            raise InputError("no_speech", f"no speech found (the recogniser heard: {heard[:200]})")
+        cuts = scene_cuts(Path(video.source_path), self.params.scene_threshold)
+        quiet = silences(
+            frame_levels_db(Path(video.source_path), FRAME_S),
+            FRAME_S,
+            self.params.utterances.pause_s,
+            self.params.pause_below_peak_db,
+        )
+        words = snap_to_silences(words, quiet)
+        planned, dropped = plan_utterances(words, cuts, video.duration_s, self.params.utterances)
+        dropped += [
+            DroppedSpan(
+                start_s=s.start_s, end_s=s.end_s, text=s.text, reason="not speech (whisper)"
+            )
+            for s in transcript.segments
+            if self._not_speech(s)
+        ]
+        clips = [self._extract(video, transcript, speech, plan) for plan in planned]
+        return Segmentation(
+            video_id=video.video_id,
+            transcript_version=item.transcript_version,
+            scene_cuts_s=cuts,
+            clips=clips,
+            dropped=dropped,
+        )
+
+    def _not_speech(self, segment: SpeechSegment) -> bool:
+        return (
+            segment.no_speech_prob > self.params.no_speech_prob
+            and segment.avg_logprob < self.params.min_avg_logprob
+        )
+
+    def _extract(
+        self,
+        video: VideoRecord,
+        transcript: Transcript,
+        speech: list[SpeechSegment],
+        plan: PlannedClip,
+    ) -> Clip:
+        start_ms, end_ms = round(plan.start_s * 1000), round(plan.end_s * 1000)
+        cid = clip_id(video.video_id, start_ms, end_ms)
+        folder = Path("media") / "clips" / video.video_id
+        video_rel, audio_rel = folder / f"{cid}.mp4", folder / f"{cid}.wav"
+        (self.workspace / folder).mkdir(parents=True, exist_ok=True)
+        cut_clip(
+            Path(video.source_path),
+            plan.start_s,
+            plan.end_s,
+            self.workspace / video_rel,
+            self.workspace / audio_rel,
+            self.params.crf,
+        )
+        overlapping = [s for s in speech if s.start_s < plan.end_s and s.end_s > plan.start_s]
+        text = " ".join(w.text for w in plan.words)
+        signals = {
+            "avg_logprob": min((s.avg_logprob for s in overlapping), default=0.0),
+            "no_speech_prob": max((s.no_speech_prob for s in overlapping), default=0.0),
+            "compression_ratio": max((s.compression_ratio for s in overlapping), default=0.0),
+        }
+        rms_db = wav_rms_db(self.workspace / audio_rel)
+        return Clip(
+            clip_id=cid,
+            video_id=video.video_id,
+            start_ms=start_ms,
+            end_ms=end_ms,
+            duration_s=round((end_ms - start_ms) / 1000, 3),
+            text=text,
+            words=list(plan.words),
+            word_timing=transcript.word_timing,
+            speech_rms_db=round(rms_db, 2),
+            hallucination=hallucination(text, rms_db, self.params.silence_db, **signals),
+            video_path=str(video_rel),
+            audio_path=str(audio_rel),
+            **{k: round(v, 4) for k, v in signals.items()},
+        )
+
+
+def hallucination(
+    text: str,
+    rms_db: float,
+    silence_db: float,
+    avg_logprob: float,
+    no_speech_prob: float,
+    compression_ratio: float,
+) -> str | None:
+    """Why this text is probably not what was said, or None."""
+    tokens = re.findall(r"[\w']+", text.lower())
+    trigrams = Counter(zip(tokens, tokens[1:], tokens[2:]))
+    if trigrams and trigrams.most_common(1)[0][1] >= 3:
+        return "repeated phrase (a decoding loop)"
+    if compression_ratio > 2.4:
+        return f"text compresses {compression_ratio:.1f}x (repetitive)"
+    if rms_db < silence_db:
+        return f"text over near silence ({rms_db:.0f} dBFS)"
+    if no_speech_prob > 0.6 and avg_logprob < -0.7:
+        return "the recogniser doubts there is speech"
+    return None
+
+
+def scene_cuts(path: Path, threshold: float) -> list[float]:
+    """Times of hard cuts, from ffmpeg's scene score on a 160-px-wide decode."""
+    result = subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-nostdin",
+            "-i",
+            str(path),
+            "-an",
+            "-sn",
+            "-vf",
+            f"scale=160:-2,select='gt(scene,{threshold})',metadata=print:file=-",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise InputError(
+            "video_unreadable", f"ffmpeg cannot decode the video: {result.stderr[-300:]}"
+        )
+    return [round(float(t), 3) for t in re.findall(r"pts_time:([\d.]+)", result.stdout)]
+
+
+def cut_clip(
+    source: Path, start: float, end: float, video_out: Path, audio_out: Path, crf: int
+) -> None:
+    """One decode, two outputs: an H.264/AAC mp4 (frame-accurate: re-encoded from the seek
+    point; rotation applied to the pixels) and a 16 kHz mono wav."""
+    result = subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-nostdin",
+            "-y",
+            "-ss",
+            f"{start:.3f}",
+            "-i",
+            str(source),
+            "-t",
+            f"{end - start:.3f}",
+            "-map",
+            "0:v:0",
+            "-map",
+            "0:a:0",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            str(crf),
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            "-movflags",
+            "+faststart",
+            "-map_metadata",
+            "-1",
+            str(video_out),
+            "-t",
+            f"{end - start:.3f}",
+            "-map",
+            "0:a:0",
+            "-ac",
+            "1",
+            "-ar",
+            str(SAMPLE_RATE),
+            "-c:a",
+            "pcm_s16le",
+            str(audio_out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise InputError(
+            "cut_failed", f"ffmpeg could not cut {start:.2f}-{end:.2f} s: {result.stderr[-300:]}"
+        )
+
+
+def frame_levels_db(path: Path, frame_s: float) -> np.ndarray:
+    """Level of each `frame_s` frame of the first audio stream, streamed at 16 kHz mono: memory
+    holds one float per frame, not the samples."""
+    hop = int(SAMPLE_RATE * frame_s)
+    process = subprocess.Popen(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-nostdin",
+            "-i",
+            str(path),
+            "-map",
+            "0:a:0",
+            "-ac",
+            "1",
+            "-ar",
+            str(SAMPLE_RATE),
+            "-f",
+            "s16le",
+            "-",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    levels: list[np.ndarray] = []
+    while chunk := process.stdout.read(hop * 2 * 500):  # 10 s at a time
+        samples = np.frombuffer(chunk, np.int16).astype(np.float32) / 32768
+        frames = samples[: samples.size // hop * hop].reshape(-1, hop)
+        levels.append(10 * np.log10(np.mean(frames**2, axis=1) + 1e-12))
+    if process.wait() != 0:
+        raise InputError("audio_unreadable", process.stderr.read().decode(errors="replace")[-300:])
+    return np.concatenate(levels) if levels else np.zeros(0)
+
+
+def wav_rms_db(path: Path) -> float:
+    samples = np.frombuffer(path.read_bytes()[44:], dtype=np.int16).astype(np.float32) / 32768
+    rms = float(np.sqrt(np.mean(samples**2))) if samples.size else 0.0
+    return 20 * np.log10(max(rms, 1e-9))
