@@ -56,6 +56,8 @@ class AsrParams(BaseModel):
     alignment: Literal["off", "local", "download"] = Field(
         "local", description="local: use the wav2vec2 model only when it is already on disk"
     )
+    diarize: bool = Field(False, description="label words by speaker (pyannote; needs HF_TOKEN)")
+    diarization_model: str = "pyannote/speaker-diarization-community-1"
 
 
 class WhisperxTranscriber(Annotator[VideoRecord, Transcript]):
@@ -67,6 +69,7 @@ class WhisperxTranscriber(Annotator[VideoRecord, Transcript]):
         self._pipeline: Any = None
         self._aligner: tuple[Any, Any] | None = None
         self._lock: threading.Lock | None = None
+        self._diarizer: Any = None
 
     def environment(self) -> list[str]:
         versions = []
@@ -97,6 +100,8 @@ class WhisperxTranscriber(Annotator[VideoRecord, Transcript]):
         )
         if language and self.params.alignment != "off":
             self._aligner = load_aligner(language, self.params.device, self.params.alignment)
+        if self.params.diarize:
+            self._diarizer = load_diarizer(self.params.diarization_model, self.params.device)
 
     def annotate_one(self, item: VideoRecord) -> Transcript:
         with self._lock:
@@ -124,6 +129,8 @@ class WhisperxTranscriber(Annotator[VideoRecord, Transcript]):
         else:
             words_per_chunk = [self._whisper_words(c, audio) for c in chunks]
             timing = "whisper"
+        if self._diarizer is not None and chunks:
+            words_per_chunk = self._label_speakers(audio, words_per_chunk)
         segments = [
             SpeechSegment(
                 start_s=round(chunk["start"], 3),
@@ -202,6 +209,36 @@ class WhisperxTranscriber(Annotator[VideoRecord, Transcript]):
             )
         return by_chunk
 
+    def _label_speakers(
+        self, audio: np.ndarray, words_per_chunk: list[list[Word]]
+    ) -> list[list[Word]]:
+        """Each word gets the speaker whose turn overlaps it most (whisperx's assignment)."""
+        import whisperx
+
+        turns = self._diarizer(audio)
+        as_dicts = {
+            "segments": [
+                {
+                    "start": ws[0].start_s,
+                    "end": ws[-1].end_s,
+                    "words": [{"word": w.text, "start": w.start_s, "end": w.end_s} for w in ws],
+                }
+                for ws in words_per_chunk
+                if ws
+            ]
+        }
+        labelled = iter(whisperx.assign_word_speakers(turns, as_dicts)["segments"])
+        result = []
+        for ws in words_per_chunk:
+            if not ws:
+                result.append(ws)
+                continue
+            speakers = [w.get("speaker") for w in next(labelled)["words"]]
+            result.append(
+                [w.model_copy(update={"speaker": sp}) for w, sp in zip(ws, speakers, strict=True)]
+            )
+        return result
+
     def _no_speech_prob(self, chunk: dict, audio: np.ndarray) -> float:
         """Whisper's probability that the chunk holds no speech: one decoder step."""
         model, tokenizer = self._pipeline.model, self._pipeline.tokenizer
@@ -272,6 +309,21 @@ def load_aligner(language: str, device: str, policy: str) -> tuple[Any, Any] | N
     except Exception as error:  # noqa: BLE001  (any failure means: fall back to whisper timings)
         log.warning("alignment model unavailable (%s): word timings come from whisper", error)
         return None
+
+
+def load_diarizer(model: str, device: str) -> Any:
+    """The pyannote diarization pipeline; it lives on the Hugging Face Hub behind a token."""
+    from whisperx.diarize import DiarizationPipeline
+
+    token = os.environ.get("HF_TOKEN")
+    try:
+        return DiarizationPipeline(model_name=model, token=token, device=device)
+    except Exception as error:
+        raise ModelUnavailable(
+            f"diarization model {model!r} could not be loaded ({type(error).__name__}): it needs"
+            " the Hugging Face Hub and a token with its licence accepted (HF_TOKEN);"
+            " set asr.diarize=false to transcribe without speaker labels"
+        ) from error
 
 
 def _aligner_on_disk(language: str, torch_models: dict, hf_models: dict) -> bool:

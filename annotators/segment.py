@@ -18,6 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from annotators.base import Annotator, InputError
 from annotators.probe import ffprobe_version
+from annotators.subtitles import (
+    SubtitleError,
+    Subtitles,
+    find_sidecar,
+    read_subtitles,
+    word_error_rate,
+)
 from annotators.utterances import (
     PlannedClip,
     UtteranceParams,
@@ -34,6 +41,7 @@ from schemas.records import (
     SpeechSegment,
     Transcript,
     VideoRecord,
+    Word,
 )
 
 SAMPLE_RATE = 16_000
@@ -60,6 +68,9 @@ class SegmentParams(BaseModel):
     pause_below_peak_db: float = Field(30.0, description="a pause is this far under the speech")
     silence_db: float = Field(-50.0, description="a clip quieter than this has no speech in it")
     crf: int = Field(20, ge=0, le=51)
+    prefer_subtitles: bool = Field(
+        True, description="a readable sidecar gives boundaries and text; ASR is compared to it"
+    )
 
 
 class UtteranceSegmenter(Annotator[SegmentInput, Segmentation]):
@@ -75,20 +86,25 @@ class UtteranceSegmenter(Annotator[SegmentInput, Segmentation]):
 
     def annotate_one(self, item: SegmentInput) -> Segmentation:
         video, transcript = item.video, item.transcript
+        source = Path(video.source_path)
+        subs, subtitle_note = self._subtitles(source)
         speech = [s for s in transcript.segments if not self._not_speech(s)]
-        words = [w for s in speech for w in s.words]
-        if not words:
+        asr_words = [w for s in speech for w in s.words]
+        if not asr_words and subs is None:
             heard = " / ".join(s.text for s in transcript.segments) or "nothing"
             raise InputError("no_speech", f"no speech found (the recogniser heard: {heard[:200]})")
-        cuts = scene_cuts(Path(video.source_path), self.params.scene_threshold)
+        cuts = scene_cuts(source, self.params.scene_threshold)
         quiet = silences(
-            frame_levels_db(Path(video.source_path), FRAME_S),
+            frame_levels_db(source, FRAME_S),
             FRAME_S,
             self.params.utterances.pause_s,
             self.params.pause_below_peak_db,
         )
-        words = snap_to_silences(words, quiet)
-        planned, dropped = plan_utterances(words, cuts, video.duration_s, self.params.utterances)
+        asr_words = snap_to_silences(asr_words, quiet)
+        boundary_words = subs.words() if subs else asr_words
+        planned, dropped = plan_utterances(
+            boundary_words, cuts, video.duration_s, self.params.utterances
+        )
         dropped += [
             DroppedSpan(
                 start_s=s.start_s, end_s=s.end_s, text=s.text, reason="not speech (whisper)"
@@ -96,14 +112,30 @@ class UtteranceSegmenter(Annotator[SegmentInput, Segmentation]):
             for s in transcript.segments
             if self._not_speech(s)
         ]
-        clips = [self._extract(video, transcript, speech, plan) for plan in planned]
+        clips = [
+            self._extract(video, transcript, speech, plan, asr_words, subs) for plan in planned
+        ]
         return Segmentation(
             video_id=video.video_id,
             transcript_version=item.transcript_version,
             scene_cuts_s=cuts,
+            subtitles=subtitle_note,
             clips=clips,
             dropped=dropped,
         )
+
+    def _subtitles(self, video: Path) -> tuple[Subtitles | None, str | None]:
+        """The sidecar to take boundaries and text from, and a note on what happened to it."""
+        path = find_sidecar(video)
+        if path is None:
+            return None, None
+        try:
+            subs = read_subtitles(path)
+        except SubtitleError as error:
+            return None, f"{path.name} not used: {error}"
+        if not self.params.prefer_subtitles:
+            return None, f"{path.name} ({subs.encoding}) compared only: boundaries from ASR"
+        return subs, f"{path.name} ({subs.encoding}): boundaries and text"
 
     def _not_speech(self, segment: SpeechSegment) -> bool:
         return (
@@ -117,6 +149,8 @@ class UtteranceSegmenter(Annotator[SegmentInput, Segmentation]):
         transcript: Transcript,
         speech: list[SpeechSegment],
         plan: PlannedClip,
+        asr_words: list[Word],
+        subs: Subtitles | None,
     ) -> Clip:
         start_ms, end_ms = round(plan.start_s * 1000), round(plan.end_s * 1000)
         cid = clip_id(video.video_id, start_ms, end_ms)
@@ -132,13 +166,16 @@ class UtteranceSegmenter(Annotator[SegmentInput, Segmentation]):
             self.params.crf,
         )
         overlapping = [s for s in speech if s.start_s < plan.end_s and s.end_s > plan.start_s]
-        text = " ".join(w.text for w in plan.words)
+        heard = [w for w in asr_words if plan.start_s <= (w.start_s + w.end_s) / 2 <= plan.end_s]
+        heard_text = " ".join(w.text for w in heard)
+        text = subs.text_between(plan.start_s, plan.end_s) if subs else heard_text
         signals = {
             "avg_logprob": min((s.avg_logprob for s in overlapping), default=0.0),
             "no_speech_prob": max((s.no_speech_prob for s in overlapping), default=0.0),
             "compression_ratio": max((s.compression_ratio for s in overlapping), default=0.0),
         }
         rms_db = wav_rms_db(self.workspace / audio_rel)
+        sidecar = subs or self._compared_subtitles(Path(video.source_path))
         return Clip(
             clip_id=cid,
             video_id=video.video_id,
@@ -146,14 +183,30 @@ class UtteranceSegmenter(Annotator[SegmentInput, Segmentation]):
             end_ms=end_ms,
             duration_s=round((end_ms - start_ms) / 1000, 3),
             text=text,
-            words=list(plan.words),
+            text_source="subtitles" if subs else "asr",
+            subtitle_wer=(
+                word_error_rate(sidecar.text_between(plan.start_s, plan.end_s), heard_text)
+                if sidecar
+                else None
+            ),
+            words=heard,
             word_timing=transcript.word_timing,
             speech_rms_db=round(rms_db, 2),
-            hallucination=hallucination(text, rms_db, self.params.silence_db, **signals),
+            hallucination=hallucination(
+                heard_text or text, rms_db, self.params.silence_db, **signals
+            ),
             video_path=str(video_rel),
             audio_path=str(audio_rel),
             **{k: round(v, 4) for k, v in signals.items()},
         )
+
+    def _compared_subtitles(self, video: Path) -> Subtitles | None:
+        """With prefer_subtitles off, a readable sidecar is still the yardstick for ASR."""
+        path = find_sidecar(video)
+        try:
+            return read_subtitles(path) if path else None
+        except SubtitleError:
+            return None
 
 
 def hallucination(
@@ -180,119 +233,43 @@ def hallucination(
 
 def scene_cuts(path: Path, threshold: float) -> list[float]:
     """Times of hard cuts, from ffmpeg's scene score on a 160-px-wide decode."""
-    result = subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-nostdin",
-            "-i",
-            str(path),
-            "-an",
-            "-sn",
-            "-vf",
-            f"scale=160:-2,select='gt(scene,{threshold})',metadata=print:file=-",
-            "-f",
-            "null",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    detect = f"scale=160:-2,select='gt(scene,{threshold})',metadata=print:file=-"
+    args = ["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-an", "-sn", "-vf", detect]
+    result = subprocess.run([*args, "-f", "null", "-"], capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise InputError(
-            "video_unreadable", f"ffmpeg cannot decode the video: {result.stderr[-300:]}"
-        )
+        reason = f"ffmpeg cannot decode the video: {result.stderr[-300:]}"
+        raise InputError("video_unreadable", reason)
     return [round(float(t), 3) for t in re.findall(r"pts_time:([\d.]+)", result.stdout)]
+
+
+# H.264/AAC, frame times kept (a variable-frame-rate source gets no duplicated frames)
+CLIP_VIDEO = "-c:v libx264 -preset veryfast -pix_fmt yuv420p -fps_mode vfr -c:a aac -b:a 128k"
+CLIP_AUDIO = f"-ac 1 -ar {SAMPLE_RATE} -c:a pcm_s16le"
 
 
 def cut_clip(
     source: Path, start: float, end: float, video_out: Path, audio_out: Path, crf: int
 ) -> None:
-    """One decode, two outputs: an H.264/AAC mp4 (frame-accurate: re-encoded from the seek
-    point; rotation applied to the pixels) and a 16 kHz mono wav."""
-    result = subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-nostdin",
-            "-y",
-            "-ss",
-            f"{start:.3f}",
-            "-i",
-            str(source),
-            "-t",
-            f"{end - start:.3f}",
-            "-map",
-            "0:v:0",
-            "-map",
-            "0:a:0",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-crf",
-            str(crf),
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "128k",
-            "-movflags",
-            "+faststart",
-            "-map_metadata",
-            "-1",
-            str(video_out),
-            "-t",
-            f"{end - start:.3f}",
-            "-map",
-            "0:a:0",
-            "-ac",
-            "1",
-            "-ar",
-            str(SAMPLE_RATE),
-            "-c:a",
-            "pcm_s16le",
-            str(audio_out),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    """One decode, two outputs: the clip's mp4 (frame-accurate: re-encoded from the seek point;
+    rotation applied to the pixels) and its 16 kHz mono wav."""
+    span = ["-t", f"{end - start:.3f}"]
+    args = ["ffmpeg", "-v", "error", "-nostdin", "-y", "-ss", f"{start:.3f}", "-i", str(source)]
+    args += [*span, "-map", "0:v:0", "-map", "0:a:0", *CLIP_VIDEO.split(), "-crf", str(crf)]
+    args += ["-movflags", "+faststart", "-map_metadata", "-1", str(video_out)]
+    args += [*span, "-map", "0:a:0", *CLIP_AUDIO.split(), str(audio_out)]
+    result = subprocess.run(args, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise InputError(
-            "cut_failed", f"ffmpeg could not cut {start:.2f}-{end:.2f} s: {result.stderr[-300:]}"
-        )
+        reason = f"ffmpeg could not cut {start:.2f}-{end:.2f} s: {result.stderr[-300:]}"
+        raise InputError("cut_failed", reason)
 
 
 def frame_levels_db(path: Path, frame_s: float) -> np.ndarray:
     """Level of each `frame_s` frame of the first audio stream, streamed at 16 kHz mono: memory
     holds one float per frame, not the samples."""
     hop = int(SAMPLE_RATE * frame_s)
-    process = subprocess.Popen(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-nostdin",
-            "-i",
-            str(path),
-            "-map",
-            "0:a:0",
-            "-ac",
-            "1",
-            "-ar",
-            str(SAMPLE_RATE),
-            "-f",
-            "s16le",
-            "-",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    args = ["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-map", "0:a:0"]
+    args += ["-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "s16le", "-"]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     levels: list[np.ndarray] = []
     while chunk := process.stdout.read(hop * 2 * 500):  # 10 s at a time
         samples = np.frombuffer(chunk, np.int16).astype(np.float32) / 32768

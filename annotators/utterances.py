@@ -1,6 +1,7 @@
 """Plan utterance clips from timed words: pure functions, no media.
 
-A clip is a run of words with no long pause inside and no shot cut inside, between `min_s`
+A clip is a run of words of one speaker (when diarization labelled them) with no long pause
+and no shot cut inside, between `min_s`
 and `max_s` long. Long runs are split at the best boundary (sentence ends first, then the
 longest pause); short runs join a close neighbour or are dropped with their reason.
 """
@@ -145,7 +146,8 @@ def _split_runs(words: list[Word], cuts: list[float], params: UtteranceParams) -
             previous = runs[-1][-1]
             gap = word.start_s - previous.end_s
             same_shot = _shot(_mid(previous), cuts) == _shot(_mid(word), cuts)
-            if gap < params.pause_s and same_shot:
+            same_speaker = previous.speaker == word.speaker  # None == None without diarization
+            if gap < params.pause_s and same_shot and same_speaker:
                 runs[-1].append(word)
                 continue
         runs.append([word])
@@ -211,7 +213,8 @@ def _merge_short(
 
 def _joinable(left: Span, right: Span, cuts: list[float], params: UtteranceParams) -> bool:
     return (
-        right.start - left.end <= params.merge_gap_s
+        left.words[-1].speaker == right.words[0].speaker
+        and right.start - left.end <= params.merge_gap_s
         and _shot(left.end, cuts) == _shot(right.start, cuts)
         and right.end - left.start <= params.max_s
     )

@@ -65,6 +65,7 @@ CREATE TABLE IF NOT EXISTS segmentations (
     video_id           VARCHAR PRIMARY KEY,
     transcript_version VARCHAR NOT NULL,  -- the ASR version the clips were cut from
     scene_cuts_s       JSON NOT NULL,
+    subtitles          VARCHAR,           -- which sidecar was used, or why it was not
     dropped            JSON NOT NULL,     -- [DroppedSpan]: speech left out, with the reason
     stage              VARCHAR NOT NULL,
     annotator_version  VARCHAR NOT NULL,
@@ -79,6 +80,8 @@ CREATE TABLE IF NOT EXISTS clips (
     end_ms             INTEGER NOT NULL,
     duration_s         DOUBLE NOT NULL,
     text               VARCHAR NOT NULL,
+    text_source        VARCHAR NOT NULL,     -- asr | subtitles
+    subtitle_wer       DOUBLE,               -- ASR against the sidecar; NULL: no sidecar
     words              JSON NOT NULL,
     word_timing        VARCHAR NOT NULL,
     avg_logprob        DOUBLE NOT NULL,

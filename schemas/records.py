@@ -83,6 +83,7 @@ class Word(Record):
     start_s: float
     end_s: float
     probability: float
+    speaker: str | None = None  # set when diarization ran
 
 
 class SpeechSegment(Record):
@@ -121,6 +122,8 @@ class Clip(Record):
     end_ms: int
     duration_s: float
     text: str
+    text_source: str = Field("asr", description="asr, or subtitles from a sidecar file")
+    subtitle_wer: float | None = Field(None, description="ASR against the sidecar's text")
     words: list[Word]
     word_timing: str
     avg_logprob: float
@@ -147,5 +150,6 @@ class Segmentation(Record):
     video_id: str
     transcript_version: str
     scene_cuts_s: list[float]
+    subtitles: str | None = Field(None, description="which sidecar was used, or why not")
     clips: list[Clip]
     dropped: list[DroppedSpan]

@@ -32,6 +32,9 @@ os.environ.update(
         "PREFECT_API_URL": f"http://127.0.0.1:{_PORTS['prefect']}/api",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_LOGGING_LEVEL": "WARNING",
+        # tests never download models: whatever a test needs comes from packages
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
     }
 )
 

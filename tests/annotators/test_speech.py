@@ -181,3 +181,169 @@ def test_jfk_recording_is_transcribed_closely(shared_media, segment_video, tmp_p
 def test_real_videos_without_speech_give_no_clips(shared_media, segment_video, name):
     _, result, _ = segment_video(shared_media / name)
     assert result.status is Status.FAILED and result.reason_code == "no_speech"
+
+
+def _srt(utterances, encoding: str) -> bytes:
+    def stamp(t):
+        return f"{int(t // 3600):02d}:{int(t % 3600 // 60):02d}:{t % 60:06.3f}".replace(".", ",")
+
+    blocks = [
+        f"{i}\n{stamp(u.start_s)} --> {stamp(u.end_s)}\n{u.text}\n"
+        for i, u in enumerate(utterances, 1)
+    ]
+    return "\n".join(blocks).encode(encoding)
+
+
+def test_a_subtitle_sidecar_gives_boundaries_and_text_and_asr_is_scored_against_it(
+    sample, segment_video, tmp_path
+):
+    sample_dir, manifest = sample
+    truth = manifest.by_file("monologue.mp4")
+    video = tmp_path / "monologue.mp4"
+    video.write_bytes((sample_dir / "monologue.mp4").read_bytes())
+    said = [
+        u.model_copy(update={"text": u.text.replace("today", "today, café")})
+        for u in truth.utterances
+    ]
+    (tmp_path / "monologue.srt").write_bytes(_srt(said, "cp1252"))  # not UTF-8
+    _, result, _ = segment_video(video)
+    seg = result.output
+    assert "monologue.srt" in seg.subtitles and "boundaries and text" in seg.subtitles
+    assert [c.text for c in seg.clips] == [u.text for u in said]  # é decoded right
+    for clip, subtitle in zip(seg.clips, said, strict=True):
+        assert clip.text_source == "subtitles"
+        heard = normalise(" ".join(w.text for w in clip.words))
+        assert clip.subtitle_wer == pytest.approx(
+            jiwer.wer(normalise(subtitle.text), heard), abs=1e-4
+        )
+    assert sum(c.subtitle_wer for c in seg.clips) / len(seg.clips) < 0.3  # tiny.en hears it
+
+
+def test_undecodable_subtitles_are_set_aside_with_the_reason(sample, segment_video, tmp_path):
+    sample_dir, manifest = sample
+    video = tmp_path / "argument.mkv"
+    video.write_bytes((sample_dir / "argument.mkv").read_bytes())
+    (tmp_path / "argument.srt").write_bytes(bytes(range(256)) * 8)
+    _, result, _ = segment_video(video)
+    seg = result.output
+    assert seg.subtitles.startswith("argument.srt not used:")
+    assert len(seg.clips) == len(manifest.by_file("argument.mkv").utterances)
+    assert all(c.text_source == "asr" and c.subtitle_wer is None for c in seg.clips)
+
+
+def test_two_speaker_call_splits_at_speaker_turns_when_diarization_is_on(shared_media, tmp_path):
+    from annotators.asr import load_diarizer
+
+    try:
+        load_diarizer(AsrParams().diarization_model, "cpu")
+    except ModelUnavailable as error:
+        pytest.skip(f"diarization model unavailable here: {error}")
+    video = tmp_path / "call.mp4"
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=gray:s=320x240:r=25",
+            "-i",
+            str(shared_media / "a02_en_2spk_phone_pyannote.wav"),
+            "-shortest",
+            "-c:v",
+            "libx264",
+            "-c:a",
+            "aac",
+            str(video),
+        ],
+        check=True,
+    )
+    transcriber = WhisperxTranscriber(AsrParams(diarize=True))
+    transcriber.setup()
+    [probed] = VideoProbe().annotate([SourceFile.from_path(video)])
+    [heard] = transcriber.annotate([probed.output])
+    [cut] = UtteranceSegmenter(workspace=tmp_path).annotate(
+        [SegmentInput(video=probed.output, transcript=heard.output, transcript_version="t")]
+    )
+    speakers = [{w.speaker for w in c.words} for c in cut.output.clips]
+    assert all(len(s) == 1 for s in speakers) and len(set().union(*speakers)) == 2
+
+
+def _streams(path):
+    out = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-count_frames",
+            "-show_streams",
+            "-show_format",
+            "-of",
+            "json",
+            str(path),
+        ],
+        capture_output=True,
+        check=True,
+    ).stdout
+    return json.loads(out)
+
+
+def test_rotated_video_is_cut_upright(sample, segment_video, tmp_path):
+    sample_dir, _ = sample
+    rotated = tmp_path / "rotated.mp4"
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-i",
+            str(sample_dir / "monologue.mp4"),
+            "-c",
+            "copy",
+            "-metadata:s:v:0",
+            "rotate=90",
+            str(rotated),
+        ],
+        check=True,
+    )
+    _, result, workspace = segment_video(rotated)
+    clip = result.output.clips[0]
+    video = next(
+        s for s in _streams(workspace / clip.video_path)["streams"] if s["codec_type"] == "video"
+    )
+    assert (video["width"], video["height"]) == (360, 480)  # the pixels are turned, not tagged
+    assert not video.get("side_data_list")
+
+
+def test_variable_frame_rate_video_is_cut_at_the_right_times(sample, segment_video, tmp_path):
+    sample_dir, manifest = sample
+    vfr = tmp_path / "vfr.mp4"
+    # 25 fps for 8 s, then every other frame: 12.5 fps, timestamps kept
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-i",
+            str(sample_dir / "monologue.mp4"),
+            "-vf",
+            "select='if(lt(t,8),1,not(mod(n,2)))'",
+            "-fps_mode",
+            "vfr",
+            "-c:v",
+            "libx264",
+            "-c:a",
+            "copy",
+            str(vfr),
+        ],
+        check=True,
+    )
+    _, result, workspace = segment_video(vfr)
+    clips = result.output.clips
+    assert len(clips) == len(manifest.by_file("monologue.mp4").utterances)
+    last = _streams(workspace / clips[-1].video_path)
+    video = next(s for s in last["streams"] if s["codec_type"] == "video")
+    assert float(last["format"]["duration"]) == pytest.approx(clips[-1].duration_s, abs=0.1)
+    # the last clip lies after 8 s: about 12.5 frames a second, not duplicated up to 25
+    assert int(video["nb_read_frames"]) == pytest.approx(12.5 * clips[-1].duration_s, rel=0.15)

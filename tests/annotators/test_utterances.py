@@ -106,3 +106,11 @@ def test_word_edges_drifting_into_a_pause_are_pulled_back():
     snapped = snap_to_silences(drifted, [(1.2, 2.6)])
     assert (snapped[0].start_s, snapped[0].end_s) == (0.5, 1.2)
     assert (snapped[1].start_s, snapped[1].end_s) == (2.6, 3.0)
+
+
+def test_a_speaker_change_ends_an_utterance_and_turns_are_never_joined():
+    first = [w.model_copy(update={"speaker": "A"}) for w in words((0.0, 3.0, "are you there?"))]
+    second = [w.model_copy(update={"speaker": "B"}) for w in words((3.1, 4.0, "yes."))]
+    plan, dropped = plan_utterances(first + second, [], 5.0, PARAMS)
+    assert [c.words[0].speaker for c in plan] == ["A"]
+    assert [d.text for d in dropped] == ["yes."]  # too short, and not joined across speakers
