@@ -23,9 +23,6 @@ from annotators.base import Annotator, InputError
 from schemas.records import SpeechSegment, Transcript, VideoRecord, Word
 
 log = logging.getLogger(__name__)
-SAMPLE_RATE = 16_000
-PREPEND_PUNCTUATION = "\"'“¿([{-"
-APPEND_PUNCTUATION = "\"'.。,，!！?？:：”)]}、"
 
 # Models that installed packages ship: spec -> (module, folder in it, English-only?)
 PACKAGED_MODELS = {
@@ -49,7 +46,9 @@ class AsrParams(BaseModel):
     batch_size: int = Field(8, ge=1)
     beam_size: int = Field(5, ge=1)
     threads: int = Field(2, ge=1)
-    vad_method: Literal["pyannote", "silero"] = "pyannote"
+    vad_method: Literal["silero-onnx", "pyannote"] = Field(
+        "silero-onnx", description="silero-onnx ships with faster-whisper; pyannote with whisperx"
+    )
     vad_onset: float = 0.5
     vad_offset: float = 0.363
     chunk_size_s: int = Field(30, le=30)
@@ -83,20 +82,32 @@ class WhisperxTranscriber(Annotator[VideoRecord, Transcript]):
     def setup(self) -> None:
         import whisperx
 
-        self._lock = threading.Lock()  # one pipeline per worker; its tokenizer is stateful
+        from annotators.whisper_batched import SileroOnnxVad, WhisperWithTimings
 
+        self._lock = threading.Lock()  # one pipeline per worker; its tokenizer is stateful
         model_path, english_only = resolve_model(self.params.model)
         language = "en" if english_only else self.params.language
+        offline = os.environ.get("HF_HUB_OFFLINE") == "1"
+        model = WhisperWithTimings(
+            model_path,
+            device=self.params.device,
+            compute_type=self.params.compute_type,
+            cpu_threads=self.params.threads,
+            local_files_only=offline,
+        )
+        vad_options = {"vad_onset": self.params.vad_onset, "vad_offset": self.params.vad_offset}
+        vad = SileroOnnxVad(self.params.vad_onset, self.params.chunk_size_s)
         self._pipeline = whisperx.load_model(
             model_path,
             device=self.params.device,
             compute_type=self.params.compute_type,
             language=language,
-            vad_method=self.params.vad_method,
-            vad_options={"vad_onset": self.params.vad_onset, "vad_offset": self.params.vad_offset},
+            model=model,
+            vad_model=vad if self.params.vad_method == "silero-onnx" else None,
+            vad_method="pyannote" if self.params.vad_method == "pyannote" else None,
+            vad_options=vad_options,
             asr_options={"beam_size": self.params.beam_size},
             threads=self.params.threads,
-            local_files_only=os.environ.get("HF_HUB_OFFLINE") == "1",
         )
         if language and self.params.alignment != "off":
             self._aligner = load_aligner(language, self.params.device, self.params.alignment)
@@ -118,16 +129,19 @@ class WhisperxTranscriber(Annotator[VideoRecord, Transcript]):
             ) from error
         if audio.size == 0:
             raise InputError("audio_unreadable", "the audio stream decodes to nothing")
+        model = self._pipeline.model
+        model.extras.clear()
         result = self._pipeline.transcribe(
             audio, batch_size=self.params.batch_size, chunk_size=self.params.chunk_size_s
         )
         language = result["language"]
-        chunks = [c for c in result["segments"] if c["text"].strip()]
+        decoded = list(zip(result["segments"], model.extras, strict=True))
+        chunks = [(chunk, extra) for chunk, extra in decoded if chunk["text"].strip()]
         if self._aligner and chunks:
-            words_per_chunk = self._aligned_words(chunks, audio)
+            words_per_chunk = self._aligned_words([c for c, _ in chunks], audio)
             timing = "alignment"
         else:
-            words_per_chunk = [self._whisper_words(c, audio) for c in chunks]
+            words_per_chunk = [_whisper_words(chunk, extra) for chunk, extra in chunks]
             timing = "whisper"
         if self._diarizer is not None and chunks:
             words_per_chunk = self._label_speakers(audio, words_per_chunk)
@@ -138,10 +152,10 @@ class WhisperxTranscriber(Annotator[VideoRecord, Transcript]):
                 text=chunk["text"].strip(),
                 words=words,
                 avg_logprob=round(float(chunk["avg_logprob"]), 4),
-                no_speech_prob=round(self._no_speech_prob(chunk, audio), 4),
+                no_speech_prob=round(extra["no_speech_prob"], 4),
                 compression_ratio=round(compression_ratio(chunk["text"]), 3),
             )
-            for chunk, words in zip(chunks, words_per_chunk, strict=True)
+            for (chunk, extra), words in zip(chunks, words_per_chunk, strict=True)
         ]
         return Transcript(
             video_id=item.video_id,
@@ -152,35 +166,6 @@ class WhisperxTranscriber(Annotator[VideoRecord, Transcript]):
         )
 
     # -- word timings -------------------------------------------------------------------------
-
-    def _encode(self, chunk: dict, audio: np.ndarray) -> tuple[Any, int]:
-        model = self._pipeline.model
-        samples = audio[int(chunk["start"] * SAMPLE_RATE) : int(chunk["end"] * SAMPLE_RATE)]
-        features = model.feature_extractor(samples)
-        content_frames = min(features.shape[-1], model.feature_extractor.nb_max_frames)
-        padded = np.zeros((features.shape[0], model.feature_extractor.nb_max_frames), np.float32)
-        padded[:, :content_frames] = features[:, :content_frames]
-        return model.encode(padded), content_frames
-
-    def _whisper_words(self, chunk: dict, audio: np.ndarray) -> list[Word]:
-        from faster_whisper.transcribe import merge_punctuations
-
-        model, tokenizer = self._pipeline.model, self._pipeline.tokenizer
-        encoded, frames = self._encode(chunk, audio)
-        tokens = tokenizer.encode(" " + chunk["text"].strip())
-        [alignment] = model.find_alignment(tokenizer, [tokens], encoded, frames)
-        # whisper's own rule: punctuation joins its word ("again" + "." -> "again.")
-        merge_punctuations(alignment, PREPEND_PUNCTUATION, APPEND_PUNCTUATION)
-        return [
-            Word(
-                text=w["word"].strip(),
-                start_s=round(chunk["start"] + float(w["start"]), 3),
-                end_s=round(chunk["start"] + float(w["end"]), 3),
-                probability=round(float(w["probability"]), 4),
-            )
-            for w in alignment
-            if w["word"].strip()
-        ]
 
     def _aligned_words(self, chunks: list[dict], audio: np.ndarray) -> list[list[Word]]:
         import whisperx
@@ -239,15 +224,18 @@ class WhisperxTranscriber(Annotator[VideoRecord, Transcript]):
             )
         return result
 
-    def _no_speech_prob(self, chunk: dict, audio: np.ndarray) -> float:
-        """Whisper's probability that the chunk holds no speech: one decoder step."""
-        model, tokenizer = self._pipeline.model, self._pipeline.tokenizer
-        encoded, _ = self._encode(chunk, audio)
-        prompt = model.get_prompt(tokenizer, [], without_timestamps=True)
-        [result] = model.model.generate(
-            encoded, [prompt], max_length=len(prompt) + 1, return_no_speech_prob=True
+
+def _whisper_words(chunk: dict, extra: dict) -> list[Word]:
+    """Word timings from the decoding pass (relative to the chunk) placed on the video's time."""
+    return [
+        Word(
+            text=w["word"].strip(),
+            start_s=round(chunk["start"] + float(w["start"]), 3),
+            end_s=round(chunk["start"] + float(w["end"]), 3),
+            probability=round(float(w["probability"]), 4),
         )
-        return float(result.no_speech_prob)
+        for w in extra["words"]
+    ]
 
 
 def compression_ratio(text: str) -> float:

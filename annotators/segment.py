@@ -112,8 +112,10 @@ class UtteranceSegmenter(Annotator[SegmentInput, Segmentation]):
             for s in transcript.segments
             if self._not_speech(s)
         ]
+        keyframes = keyframe_times(source)
         clips = [
-            self._extract(video, transcript, speech, plan, asr_words, subs) for plan in planned
+            self._extract(video, transcript, speech, plan, asr_words, subs, keyframes)
+            for plan in planned
         ]
         return Segmentation(
             video_id=video.video_id,
@@ -151,12 +153,14 @@ class UtteranceSegmenter(Annotator[SegmentInput, Segmentation]):
         plan: PlannedClip,
         asr_words: list[Word],
         subs: Subtitles | None,
+        keyframes: list[float],
     ) -> Clip:
         start_ms, end_ms = round(plan.start_s * 1000), round(plan.end_s * 1000)
         cid = clip_id(video.video_id, start_ms, end_ms)
         folder = Path("media") / "clips" / video.video_id
         video_rel, audio_rel = folder / f"{cid}.mp4", folder / f"{cid}.wav"
         (self.workspace / folder).mkdir(parents=True, exist_ok=True)
+        copy = can_stream_copy(plan.start_s, plan.end_s, keyframes, video)
         cut_clip(
             Path(video.source_path),
             plan.start_s,
@@ -164,6 +168,7 @@ class UtteranceSegmenter(Annotator[SegmentInput, Segmentation]):
             self.workspace / video_rel,
             self.workspace / audio_rel,
             self.params.crf,
+            copy,
         )
         overlapping = [s for s in speech if s.start_s < plan.end_s and s.end_s > plan.start_s]
         heard = [w for w in asr_words if plan.start_s <= (w.start_s + w.end_s) / 2 <= plan.end_s]
@@ -231,6 +236,41 @@ def hallucination(
     return None
 
 
+def keyframe_times(path: Path) -> list[float]:
+    """Times of the keyframes a clip may be stream-copied between: none when the video has
+    B-frames, because a copy then runs past its end in presentation order (measured: the next
+    keyframe and a reordered P-frame come along)."""
+    args = ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries"]
+    b_frames = subprocess.run(
+        [*args, "stream=has_b_frames", "-of", "csv=p=0", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    if b_frames != "0":
+        return []
+    listing = subprocess.run(
+        [*args, "frame=pts_time", "-skip_frame", "nokey", "-of", "csv=p=0", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    fields = (line.split(",")[0].strip() for line in listing.splitlines())
+    return [float(f) for f in fields if f.replace(".", "", 1).isdigit()]
+
+
+def can_stream_copy(start: float, end: float, keyframes: list[float], video: VideoRecord) -> bool:
+    """Both edges on keyframes (or the end at the end of the video), upright H.264."""
+    if video.video_codec != "h264" or video.rotation or not keyframes:
+        return False
+    tolerance = 0.5 / video.fps
+
+    def on_keyframe(t: float) -> bool:
+        return any(abs(t - k) <= tolerance for k in keyframes)
+
+    return on_keyframe(start) and (on_keyframe(end) or end >= video.duration_s - tolerance)
+
+
 def scene_cuts(path: Path, threshold: float) -> list[float]:
     """Times of hard cuts, from ffmpeg's scene score on a 160-px-wide decode."""
     detect = f"scale=160:-2,select='gt(scene,{threshold})',metadata=print:file=-"
@@ -248,13 +288,23 @@ CLIP_AUDIO = f"-ac 1 -ar {SAMPLE_RATE} -c:a pcm_s16le"
 
 
 def cut_clip(
-    source: Path, start: float, end: float, video_out: Path, audio_out: Path, crf: int
+    source: Path,
+    start: float,
+    end: float,
+    video_out: Path,
+    audio_out: Path,
+    crf: int,
+    copy_video: bool = False,
 ) -> None:
-    """One decode, two outputs: the clip's mp4 (frame-accurate: re-encoded from the seek point;
-    rotation applied to the pixels) and its 16 kHz mono wav."""
+    """One decode, two outputs: the clip's mp4 and its 16 kHz mono wav. The video is re-encoded
+    from the seek point (frame-accurate; rotation applied to the pixels), or stream-copied
+    when the caller knows both boundaries sit on keyframes of an upright H.264 source."""
     span = ["-t", f"{end - start:.3f}"]
+    video = (
+        ["-c:v", "copy", "-c:a", "aac"] if copy_video else [*CLIP_VIDEO.split(), "-crf", str(crf)]
+    )
     args = ["ffmpeg", "-v", "error", "-nostdin", "-y", "-ss", f"{start:.3f}", "-i", str(source)]
-    args += [*span, "-map", "0:v:0", "-map", "0:a:0", *CLIP_VIDEO.split(), "-crf", str(crf)]
+    args += [*span, "-map", "0:v:0", "-map", "0:a:0", *video]
     args += ["-movflags", "+faststart", "-map_metadata", "-1", str(video_out)]
     args += [*span, "-map", "0:a:0", *CLIP_AUDIO.split(), str(audio_out)]
     result = subprocess.run(args, capture_output=True, text=True, check=False)

@@ -29,24 +29,8 @@ def long_input(sample_dir: Path, minutes: float, out: Path) -> Path:
     """The sample's monologue looped to `minutes` (stream copy: no re-encode)."""
     source = sample_dir / "monologue.mp4"
     loops = int(minutes * 60 / 16.7) + 1
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
-            "-stream_loop",
-            str(loops - 1),
-            "-i",
-            str(source),
-            "-c",
-            "copy",
-            "-t",
-            str(minutes * 60),
-            str(out),
-        ],
-        check=True,
-    )
+    args = ["ffmpeg", "-v", "error", "-y", "-stream_loop", str(loops - 1), "-i", str(source)]
+    subprocess.run([*args, "-c", "copy", "-t", str(minutes * 60), str(out)], check=True)
     return out
 
 
@@ -102,31 +86,9 @@ def extraction_figures(video, transcript, version: str, workspace: Path) -> dict
     from annotators.segment import SegmentInput, UtteranceSegmenter
 
     started = time.perf_counter()
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
-            "-i",
-            video.source_path,
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-crf",
-            "20",
-            "-c:a",
-            "aac",
-            str(workspace / "one.mp4"),
-            "-ac",
-            "1",
-            "-ar",
-            "16000",
-            str(workspace / "one.wav"),
-        ],
-        check=True,
-    )
+    args = ["ffmpeg", "-v", "error", "-y", "-i", video.source_path, "-c:v", "libx264"]
+    args += ["-preset", "veryfast", "-crf", "20", "-c:a", "aac", str(workspace / "one.mp4")]
+    subprocess.run([*args, "-ac", "1", "-ar", "16000", str(workspace / "one.wav")], check=True)
     floor_s = time.perf_counter() - started
     segmenter = UtteranceSegmenter(workspace=workspace)
     started = time.perf_counter()

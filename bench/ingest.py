@@ -33,23 +33,8 @@ def scaled_sample(out: Path, files: int) -> list[Path]:
     def remux(i: int) -> Path:
         src = videos[i % len(videos)]
         dst = scaled / f"{i:04d}_{src.name}"
-        subprocess.run(
-            [
-                "ffmpeg",
-                "-v",
-                "error",
-                "-i",
-                str(src),
-                "-map",
-                "0",
-                "-c",
-                "copy",
-                "-metadata",
-                f"comment=bench {i}",
-                str(dst),
-            ],
-            check=True,
-        )
+        args = ["ffmpeg", "-v", "error", "-i", str(src), "-map", "0", "-c", "copy"]
+        subprocess.run([*args, "-metadata", f"comment=bench {i}", str(dst)], check=True)
         return dst
 
     with ThreadPoolExecutor(4) as pool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -32,3 +33,26 @@ def truncate(path: Path, keep: float) -> Path:
     data = path.read_bytes()
     path.write_bytes(data[: int(len(data) * keep)])
     return path
+
+
+def still_video_with_audio(audio: Path, out: Path) -> Path:
+    """A grey still video carrying a real recording: lets audio-only fixtures go through the
+    video pipeline."""
+    args = ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=gray:s=320x240:r=25"]
+    args += ["-i", str(audio), "-shortest", "-c:v", "libx264", "-c:a", "aac", str(out)]
+    subprocess.run(args, check=True)
+    return out
+
+
+def with_rotation(source: Path, out: Path, degrees: int) -> Path:
+    """The same streams, tagged to display rotated (as phones record)."""
+    args = ["ffmpeg", "-v", "error", "-i", str(source), "-c", "copy"]
+    subprocess.run([*args, "-metadata:s:v:0", f"rotate={degrees}", str(out)], check=True)
+    return out
+
+
+def ffprobe_json(path: Path, count_frames: bool = False) -> dict:
+    """ffprobe's streams and format of a file, as a user would inspect it."""
+    args = ["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json"]
+    args += ["-count_frames"] if count_frames else []
+    return json.loads(subprocess.run([*args, str(path)], capture_output=True, check=True).stdout)

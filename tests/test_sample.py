@@ -1,20 +1,11 @@
 """The sample generator: what the manifest promises is what the files hold."""
 
 import itertools
-import json
 import subprocess
 
 import pytest
 
-
-def _probe(path):
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout)
+from tests.media import ffprobe_json
 
 
 def test_sample_holds_the_promised_variety(sample):
@@ -35,7 +26,7 @@ def test_sample_holds_the_promised_variety(sample):
 def test_utterances_are_separated_by_pauses_inside_the_video(sample, name):
     sample_dir, manifest = sample
     video = manifest.by_file(name)
-    info = _probe(sample_dir / name)
+    info = ffprobe_json(sample_dir / name)
     assert float(info["format"]["duration"]) == pytest.approx(video.duration_s, abs=0.1)
     assert {s["codec_type"] for s in info["streams"]} == {"video", "audio"}
     spans = [(u.start_s, u.end_s) for u in video.utterances]
@@ -52,24 +43,9 @@ def test_speech_energy_is_where_the_manifest_says(sample):
 
     sample_dir, manifest = sample
     video = manifest.by_file("monologue.mp4")
-    pcm = subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-i",
-            str(sample_dir / video.file),
-            "-ac",
-            "1",
-            "-ar",
-            "16000",
-            "-f",
-            "s16le",
-            "-",
-        ],
-        capture_output=True,
-        check=True,
-    ).stdout
+    args = ["ffmpeg", "-v", "error", "-i", str(sample_dir / video.file)]
+    args += ["-ac", "1", "-ar", "16000", "-f", "s16le", "-"]
+    pcm = subprocess.run(args, capture_output=True, check=True).stdout
     audio = np.frombuffer(pcm, np.int16).astype(np.float32) / 32768
 
     def rms(a, b):

@@ -124,24 +124,16 @@ def _speech_track(spec: dict, voices: dict) -> tuple[np.ndarray, list[Utterance]
 def _espeak(voice: dict) -> np.ndarray:
     with tempfile.TemporaryDirectory() as tmp:
         wav_path = Path(tmp) / "u.wav"
-        subprocess.run(
-            [
-                "espeak-ng",
-                "-v",
-                "en-us",
-                "-s",
-                str(voice["speed"]),
-                "-p",
-                str(voice["pitch"]),
-                "-a",
-                str(voice["amplitude"]),
-                "-w",
-                str(wav_path),
-                voice["text"],
-            ],
-            check=True,
-            capture_output=True,
-        )
+        prosody = [
+            "-s",
+            str(voice["speed"]),
+            "-p",
+            str(voice["pitch"]),
+            "-a",
+            str(voice["amplitude"]),
+        ]
+        args = ["espeak-ng", "-v", "en-us", *prosody, "-w", str(wav_path), voice["text"]]
+        subprocess.run(args, check=True, capture_output=True)
         with wave.open(str(wav_path)) as w:
             if w.getframerate() != ESPEAK_RATE:
                 raise RuntimeError(f"espeak-ng wrote {w.getframerate()} Hz, expected {ESPEAK_RATE}")

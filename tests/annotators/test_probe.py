@@ -4,7 +4,7 @@ import pytest
 
 from annotators.probe import ProbeParams, VideoProbe
 from schemas.records import SourceFile, Status
-from tests.media import make_media, truncate
+from tests.media import make_media, truncate, with_rotation
 
 
 @pytest.fixture(scope="module")
@@ -54,24 +54,7 @@ def test_one_bad_file_does_not_stop_the_batch(probe, tmp_path):
 
 def test_metadata_of_a_good_file(probe, tmp_path):
     path = make_media(tmp_path / "good.mp4", seconds=3.0)
-    rotated = tmp_path / "rotated.mp4"
-    import subprocess
-
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-i",
-            str(path),
-            "-c",
-            "copy",
-            "-metadata:s:v:0",
-            "rotate=90",
-            str(rotated),
-        ],
-        check=True,
-    )
+    rotated = with_rotation(path, tmp_path / "rotated.mp4", 90)
     video = _one(probe, path).output
     assert (video.width, video.height, video.fps) == (160, 120, 25.0)
     assert video.duration_s == pytest.approx(3.0, abs=0.1)
